@@ -1,0 +1,109 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "sqlstore",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sqlstore", targets: ["SQLStoreCLI"]),
+        .library(name: "SQLStoreMigrations", targets: ["SQLStoreMigrations"]),
+        .library(name: "SQLStore", targets: ["SQLStore"]),
+        .library(name: "SQLStoreHTTP", targets: ["SQLStoreHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Already a dependency of PostgresNIO; named here for SHA-256 checksums.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // A migration runner any Swift application on PostgreSQL can use.
+        .target(
+            name: "SQLStoreMigrations",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The order store: domain types, PostgreSQL access, and the schema's migration files.
+        .target(
+            name: "SQLStore",
+            dependencies: [
+                "SQLStoreMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP API over the store.
+        .target(
+            name: "SQLStoreHTTP",
+            dependencies: [
+                "SQLStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A project-local PostgreSQL cluster: created, started and stopped on demand.
+        .target(
+            name: "EmbeddedPostgres",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `sqlstore` command: a thin layer of argument parsing over the libraries.
+        .executableTarget(
+            name: "SQLStoreCLI",
+            dependencies: [
+                "SQLStoreMigrations",
+                "SQLStore",
+                "SQLStoreHTTP",
+                "EmbeddedPostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "SQLStoreMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLStoreMigrationsTests",
+            dependencies: ["SQLStoreMigrations", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLStoreTests",
+            dependencies: ["SQLStore", "SQLStoreMigrations", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLStoreCLITests",
+            dependencies: ["SQLStoreMigrations", "SQLStore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import SQLStore
+import SQLStoreMigrations
+
+extension MigrateCommand {
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the next NNN_name.up.sql and .down.sql.")
+        @Argument(help: "What the migration does, e.g. add_order_notes.") var name: String
+        @Option(help: "Folder to create them in (default: Sources/SQLStore/Migrations).") var dir: String?
+        @Flag(help: "Mark it -- sqlstore:no-transaction (for CREATE INDEX CONCURRENTLY).") var noTransaction = false
+
+        func run() async throws {
+            try await reportingFailures {
+                let directory = try sourceDirectory(dir)
+                let slug = name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+                    .reduce(into: "") { result, character in
+                        if character == "_" && (result.isEmpty || result.hasSuffix("_")) { return }
+                        result.append(character)
+                    }
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "_"))
+                guard !slug.isEmpty, slug.allSatisfy(\.isASCII) else {
+                    throw ValidationError("the name must contain ASCII letters or digits")
+                }
+                let next = (try MigrationSource.load(directory: directory).map(\.version).max() ?? 0) + 1
+                let stem = String(format: "%03lld_%@", next, slug)
+                let header = noTransaction ? "-- sqlstore:no-transaction\n" : ""
+                let up = directory.appendingPathComponent("\(stem).up.sql")
+                let down = directory.appendingPathComponent("\(stem).down.sql")
+                try "\(header)-- \(slug.replacingOccurrences(of: "_", with: " ")): say why this change is needed.\n\n"
+                    .write(to: up, atomically: true, encoding: .utf8)
+                try "\(header)-- Reverses \(stem).up.sql. Use IF EXISTS so that it can run twice.\n\n"
+                    .write(to: down, atomically: true, encoding: .utf8)
+                print("created \(up.path)\ncreated \(down.path)")
+            }
+        }
+    }
+
+    struct Lint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Flag what is dangerous on a live database, with the safe alternative.")
+        @Option(help: "Folder of migrations (default: the migrations built into sqlstore).") var dir: String?
+        @Flag(help: "List every rule with its explanation.") var rules = false
+
+        func run() async throws {
+            try await reportingFailures {
+                if rules {
+                    for rule in LintRule.allCases {
+                        print("\(rule.rawValue): \(rule.summary)\n  why: \(rule.explanation)\n  instead: \(rule.safeAlternative)\n")
+                    }
+                    return
+                }
+                let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
+                let migrations = try MigrationSource.load(directory: directory)
+                let findings = MigrationLinter().lint(migrations)
+                for finding in findings {
+                    print("\(finding)\n  why: \(finding.rule.explanation)\n  instead: \(finding.rule.safeAlternative)")
+                }
+                guard findings.isEmpty else {
+                    print("\(findings.count) finding(s) in \(migrations.count) migrations")
+                    throw ExitCode.failure
+                }
+                print("lint: \(migrations.count) migrations, no findings")
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+extension Duration {
+    /// Parses durations written as Go writes them and as the reference service's configuration
+    /// does: `500ms`, `5s`, `5m`, `1h30m`, `0`. Units: `us`/`µs`, `ms`, `s`, `m`, `h`.
+    public init?(goStyle text: String) {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        if text == "0" {
+            self = .zero
+            return
+        }
+        var total = Duration.zero
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !digits.isEmpty, let amount = Double(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
+            rest = rest.dropFirst(unit.count)
+            let scale: Double
+            switch unit {
+            case "us", "µs": scale = 1e-6
+            case "ms": scale = 1e-3
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            default: return nil
+            }
+            total += .nanoseconds(Int64((amount * scale * 1e9).rounded()))
+        }
+        self = total
+    }
+
+    /// Whole milliseconds, rounded up so that a positive duration never becomes 0 (which
+    /// PostgreSQL reads as "no timeout").
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let remainder = attoseconds % 1_000_000_000_000_000
+        return remainder > 0 ? millis + 1 : millis
+    }
+
+    /// `1.234s`, `87ms`: short and human.
+    public var humanReadable: String {
+        let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+        if ms < 1000 { return ms < 10 ? String(format: "%.1fms", ms) : String(format: "%.0fms", ms) }
+        return String(format: "%.2fs", ms / 1000)
+    }
+}

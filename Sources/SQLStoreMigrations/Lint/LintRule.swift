@@ -1,0 +1,172 @@
+/// What `sqlstore migrate lint` flags. The raw value is the identifier a file acknowledges a
+/// finding with: `-- sqlstore:lint-ignore=index-without-concurrently,set-not-null`.
+public enum LintRule: String, CaseIterable, Sendable {
+    case indexWithoutConcurrently = "index-without-concurrently"
+    case concurrentlyInTransaction = "concurrently-in-transaction"
+    case mixedNoTransaction = "mixed-no-transaction"
+    case concurrentlyIfNotExists = "concurrently-if-not-exists"
+    case volatileDefault = "volatile-default"
+    case setNotNull = "set-not-null"
+    case columnTypeChange = "column-type-change"
+    case constraintWithoutNotValid = "constraint-without-not-valid"
+    case missingDown = "missing-down"
+    case nonIdempotentDown = "non-idempotent-down"
+    case transactionControl = "transaction-control"
+    case securityDefinerSearchPath = "security-definer-search-path"
+    case duplicateIndex = "duplicate-index"
+    case unknownLintIgnore = "unknown-lint-ignore"
+}
+
+extension LintRule {
+    /// One line: what the rule flags.
+    public var summary: String {
+        switch self {
+        case .indexWithoutConcurrently:
+            return "an index built without CONCURRENTLY on a table that already exists"
+        case .concurrentlyInTransaction:
+            return "CONCURRENTLY (or another statement PostgreSQL refuses in a transaction block) in a transactional migration"
+        case .mixedNoTransaction:
+            return "a no-transaction migration that also holds ordinary statements"
+        case .concurrentlyIfNotExists:
+            return "CREATE INDEX CONCURRENTLY IF NOT EXISTS without dropping a leftover invalid index first"
+        case .volatileDefault:
+            return "ADD COLUMN with a volatile default, a serial or identity type, or a stored generated column, on an existing table"
+        case .setNotNull:
+            return "ALTER COLUMN … SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL)"
+        case .columnTypeChange:
+            return "ALTER COLUMN … TYPE on an existing table"
+        case .constraintWithoutNotValid:
+            return "ADD CONSTRAINT … FOREIGN KEY or CHECK without NOT VALID on an existing table"
+        case .missingDown:
+            return "a migration without a down script, or with an empty one"
+        case .nonIdempotentDown:
+            return "a down statement that fails when it runs a second time"
+        case .transactionControl:
+            return "BEGIN, COMMIT, ROLLBACK or another transaction-control statement in a migration file"
+        case .securityDefinerSearchPath:
+            return "a SECURITY DEFINER function or procedure without a pinned search_path"
+        case .duplicateIndex:
+            return "an index that an earlier index or a PRIMARY KEY/UNIQUE constraint already provides"
+        case .unknownLintIgnore:
+            return "a lint-ignore directive naming a rule that does not exist"
+        }
+    }
+
+    /// Why it is dangerous on a live database.
+    public var explanation: String {
+        switch self {
+        case .indexWithoutConcurrently:
+            return "CREATE INDEX holds a SHARE lock on the table for the whole build, blocking every INSERT, UPDATE and "
+                + "DELETE until it ends (minutes on a large table); ADD CONSTRAINT … UNIQUE/PRIMARY KEY builds its index "
+                + "under ACCESS EXCLUSIVE, blocking reads too; REINDEX blocks writes and the index's readers."
+        case .concurrentlyInTransaction:
+            return "PostgreSQL refuses CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION "
+                + "CONCURRENTLY, VACUUM, CREATE/DROP DATABASE and ALTER SYSTEM inside a transaction block (SQLSTATE 25001), "
+                + "and the runner wraps every migration without the no-transaction directive in one: it would fail."
+        case .mixedNoTransaction:
+            return "In a no-transaction migration each statement commits on its own: a failure midway leaves the "
+                + "statements before it applied and the migration recorded as failed, to be repaired by hand."
+        case .concurrentlyIfNotExists:
+            return "A CREATE INDEX CONCURRENTLY that fails or is cancelled leaves an INVALID index behind; IF NOT EXISTS "
+                + "then skips it on the retry, and the migration succeeds with an index the planner never uses and a "
+                + "unique index that does not enforce uniqueness on existing rows."
+        case .volatileDefault:
+            return "Adding a column whose default must be computed row by row (random(), gen_random_uuid(), "
+                + "clock_timestamp(), nextval(), serial, identity, GENERATED … STORED) rewrites the whole table under "
+                + "ACCESS EXCLUSIVE: no reads or writes until it ends. A constant or now() default is instant."
+        case .setNotNull:
+            return "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE, blocking reads and writes, unless a "
+                + "validated CHECK (col IS NOT NULL) already proves it (PostgreSQL 12+)."
+        case .columnTypeChange:
+            return "Changing a column's type rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE, "
+                + "blocking reads and writes, except for binary-compatible changes such as widening a varchar."
+        case .constraintWithoutNotValid:
+            return "Adding a FOREIGN KEY or CHECK constraint checks every existing row while holding its lock: ACCESS "
+                + "EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE on both tables for a foreign key, blocking writes."
+        case .missingDown:
+            return "Without a down script a bad deploy cannot be rolled back by the runner; an empty one lets `down` "
+                + "forget the migration while its changes stay, so the next `up` fails."
+        case .nonIdempotentDown:
+            return "A down script runs against a schema that may already be partly reverted (after a failed "
+                + "no-transaction step or a manual fix); a statement that insists the object exists fails it again."
+        case .transactionControl:
+            return "The runner wraps a transactional migration and its tracking row in one transaction; a COMMIT or "
+                + "BEGIN inside the file would split them, so a failure could leave the schema changed but unrecorded. "
+                + "The runner refuses such files."
+        case .securityDefinerSearchPath:
+            return "A SECURITY DEFINER function runs with its owner's rights but resolves names through the caller's "
+                + "search_path: a caller who can create objects in any schema on that path can make it run their code "
+                + "as the owner."
+        case .duplicateIndex:
+            return "A redundant index costs disk, memory and write amplification on every INSERT and UPDATE, and "
+                + "serves no query the other index does not."
+        case .unknownLintIgnore:
+            return "A misspelt rule in lint-ignore acknowledges nothing, so the finding it meant to acknowledge still "
+                + "fails lint, or a later one is silently expected to be covered."
+        }
+    }
+
+    /// What to write instead.
+    public var safeAlternative: String {
+        switch self {
+        case .indexWithoutConcurrently:
+            return "Build the index in its own migration marked `-- sqlstore:no-transaction`: "
+                + "`DROP INDEX CONCURRENTLY IF EXISTS name; CREATE INDEX CONCURRENTLY name ON …`. For a constraint, build "
+                + "a unique index that way, then `ALTER TABLE … ADD CONSTRAINT c UNIQUE USING INDEX name`."
+        case .concurrentlyInTransaction:
+            return "Move the statement to its own migration whose file starts with `-- sqlstore:no-transaction`."
+        case .mixedNoTransaction:
+            return "Keep no-transaction migrations to the concurrent index builds (with DROP INDEX CONCURRENTLY IF "
+                + "EXISTS before each); put other changes in a transactional migration before or after."
+        case .concurrentlyIfNotExists:
+            return "Drop first, then build: `DROP INDEX CONCURRENTLY IF EXISTS name; CREATE INDEX CONCURRENTLY name …`."
+        case .volatileDefault:
+            return "Add the column without a default (or with a constant), `ALTER COLUMN … SET DEFAULT` the volatile "
+                + "expression for new rows, then backfill existing rows in batches."
+        case .setNotNull:
+            return "`ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID`; in a later migration `VALIDATE CONSTRAINT c` "
+                + "(no write lock); then `SET NOT NULL`, which uses the check instead of scanning, and `DROP CONSTRAINT c`."
+        case .columnTypeChange:
+            return "Add a new column of the new type, write to both, backfill in batches, switch readers, then drop "
+                + "the old column in a later migration."
+        case .constraintWithoutNotValid:
+            return "`ADD CONSTRAINT … NOT VALID` (brief lock, checks only new rows), then `VALIDATE CONSTRAINT` in a "
+                + "later migration, which scans under a lock that lets reads and writes go on."
+        case .missingDown:
+            return "Write NNN_name.down.sql reversing the up script with IF EXISTS; if the change truly cannot be "
+                + "reversed, say so in the up file with `-- sqlstore:lint-ignore=missing-down`."
+        case .nonIdempotentDown:
+            return "Use DROP … IF EXISTS, ALTER TABLE … DROP COLUMN/CONSTRAINT IF EXISTS, CREATE … IF NOT EXISTS and "
+                + "CREATE OR REPLACE."
+        case .transactionControl:
+            return "Remove BEGIN/COMMIT: the runner provides the transaction. A migration that must not run in one "
+                + "is marked `-- sqlstore:no-transaction`."
+        case .securityDefinerSearchPath:
+            return "Pin the path in the definition: `SET search_path = pg_catalog, public, pg_temp` (or `= ''` with "
+                + "schema-qualified names), and keep pg_temp last."
+        case .duplicateIndex:
+            return "Drop the redundant index, or do not create it: the constraint's or the wider index serves the "
+                + "same lookups."
+        case .unknownLintIgnore:
+            return "Use one of the identifiers `sqlstore migrate lint --rules` lists."
+        }
+    }
+}
+
+/// One thing the linter flags: the rule, where, and what exactly.
+public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
+    public let rule: LintRule
+    public let file: String
+    public let line: Int
+    public let message: String
+
+    public init(rule: LintRule, file: String, line: Int, message: String) {
+        self.rule = rule
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    /// `003_create_orders.up.sql:12: [index-without-concurrently] …`
+    public var description: String { "\(file):\(line): [\(rule.rawValue)] \(message)" }
+}

@@ -1,0 +1,139 @@
+import Crypto
+import Foundation
+
+/// One versioned schema change: an up script and, ideally, the down script that reverses it.
+///
+/// Migrations are ordered by `version`. The up script's SHA-256 checksum is recorded when it is
+/// applied, so a file edited afterwards is detected instead of silently diverging.
+public struct Migration: Sendable, Hashable {
+    public let version: Int64
+    public let name: String
+    public let up: MigrationScript
+    public let down: MigrationScript?
+
+    public init(version: Int64, name: String, up: MigrationScript, down: MigrationScript?) {
+        self.version = version
+        self.name = name
+        self.up = up
+        self.down = down
+    }
+
+    /// `008_add_active_org_tracking`: the file stem both scripts share.
+    public var id: String { "\(Migration.format(version))_\(name)" }
+
+    static func format(_ version: Int64) -> String {
+        version < 1000 ? String(format: "%03lld", version) : String(version)
+    }
+}
+
+/// The text of one migration file, split into statements, with its directives and checksum.
+public struct MigrationScript: Sendable, Hashable {
+    /// The file name, used in every message about the script (`003_create_orders.up.sql`).
+    public let fileName: String
+    public let sql: String
+    /// Lower-case hex SHA-256 of the file's bytes.
+    public let checksum: String
+    public let directives: MigrationDirectives
+    public let statements: [SQLStatement]
+
+    /// Parses directives and splits statements; throws ``MigrationSourceError`` naming the file
+    /// and line of anything it cannot accept.
+    public init(fileName: String, sql: String) throws {
+        self.fileName = fileName
+        self.sql = sql
+        self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.directives = try MigrationDirectives(parsing: sql, fileName: fileName)
+        self.statements = try Self.split(sql, fileName: fileName)
+    }
+}
+
+extension MigrationScript {
+    private static func split(_ sql: String, fileName: String) throws -> [SQLStatement] {
+        let result = Result { try SQLSplitter.split(sql) }
+        switch result {
+        case .success(let statements):
+            return statements
+        case .failure(let error):
+            let syntax = error as? SQLSyntaxError
+            throw MigrationSourceError(file: fileName, line: syntax?.line, message: syntax?.message ?? "\(error)")
+        }
+    }
+}
+
+/// Per-file settings, written as comments so that `psql -1 -f` can still run the file:
+///
+/// ```sql
+/// -- sqlstore:no-transaction
+/// -- sqlstore:lock-timeout=10s
+/// -- sqlstore:statement-timeout=30m
+/// -- sqlstore:lint-ignore=index-without-concurrently
+/// ```
+public struct MigrationDirectives: Sendable, Hashable {
+    /// False for `-- sqlstore:no-transaction`: statements run one by one, outside a transaction,
+    /// as `CREATE INDEX CONCURRENTLY` requires.
+    public var transactional = true
+    /// Overrides the runner's `lock_timeout` for this file.
+    public var lockTimeout: Duration?
+    /// Overrides the runner's `statement_timeout` for this file (`0` disables it).
+    public var statementTimeout: Duration?
+    /// Lint rules acknowledged for this file, by rule identifier.
+    public var lintIgnores: Set<String> = []
+
+    public init() {}
+
+    init(parsing sql: String, fileName: String) throws {
+        for (index, rawLine) in sql.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            guard line.hasPrefix("--") else { continue }
+            let comment = line.dropFirst(2).trimmingCharacters(in: .whitespaces)
+            guard comment.hasPrefix("sqlstore:") else { continue }
+            let directive = comment.dropFirst("sqlstore:".count)
+            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let key = parts[0]
+            let value = parts.count > 1 ? parts[1] : nil
+            func fail(_ message: String) -> MigrationSourceError {
+                MigrationSourceError(file: fileName, line: index + 1, message: message)
+            }
+            func duration() throws -> Duration {
+                guard let value, let parsed = Duration(goStyle: value) else {
+                    throw fail("directive 'sqlstore:\(key)' needs a duration such as 500ms, 5s or 5m")
+                }
+                return parsed
+            }
+            switch key {
+            case "no-transaction":
+                guard value == nil else { throw fail("directive 'sqlstore:no-transaction' takes no value") }
+                transactional = false
+            case "lock-timeout":
+                lockTimeout = try duration()
+            case "statement-timeout":
+                statementTimeout = try duration()
+            case "lint-ignore":
+                guard let value, !value.isEmpty else { throw fail("directive 'sqlstore:lint-ignore' needs rule names") }
+                lintIgnores.formUnion(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            default:
+                throw fail(
+                    "unknown directive 'sqlstore:\(key)' (known: no-transaction, lock-timeout, statement-timeout, lint-ignore)"
+                )
+            }
+        }
+    }
+}
+
+/// A migration file that cannot be used as written.
+public struct MigrationSourceError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let line: Int?
+    public let message: String
+
+    public init(file: String, line: Int? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}

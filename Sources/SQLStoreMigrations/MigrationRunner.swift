@@ -1,0 +1,346 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Applies and reverts migrations on one PostgreSQL database, safely under concurrency.
+///
+/// Every command follows the same shape: **connect** a dedicated connection, **lock** (a
+/// session-level advisory lock, polled until `lockWait`), **plan** from the tracking table as
+/// it is *after* the lock is held, **apply** each step, **record** it.
+///
+/// Guarantees:
+/// - A transactional migration runs in one transaction together with its tracking row and
+///   history row: it is applied completely, or not at all (even if the process is killed).
+/// - A non-transactional migration (`-- sqlstore:no-transaction`) is marked `running` before
+///   its first statement and `applied` after its last; if it fails or its runner dies, the row
+///   stays `failed`/`running` and every command refuses to go on until ``repair(version:as:progress:)``.
+/// - Concurrent runners apply each migration exactly once: the second waits for the lock, then
+///   finds nothing left to do.
+/// - Applied migrations whose file changed (SHA-256) and pending migrations numbered below the
+///   newest applied one are refused before anything runs.
+/// - Every statement runs under `lock_timeout` and `statement_timeout`; a transactional
+///   migration that hits the lock timeout (55P03) is retried with backoff.
+public struct MigrationRunner: Sendable {
+    public struct Configuration: Sendable {
+        /// The schema of the tracking tables; `nil` uses the connection's current schema.
+        public var schema: String?
+        /// The tracking table; its history is kept in `<trackingTable>_history`.
+        public var trackingTable = "schema_migrations"
+        /// How long to wait for another runner's lock before giving up.
+        public var lockWait: Duration = .seconds(60)
+        /// `lock_timeout` for each migration unless its file says otherwise.
+        public var lockTimeout: Duration = .seconds(5)
+        /// `statement_timeout` for each migration unless its file says otherwise (`.zero`: none).
+        public var statementTimeout: Duration = .seconds(600)
+        /// How many times a transactional migration that hit `lock_timeout` is retried.
+        public var lockRetries = 3
+        /// Whether pending migrations numbered below the newest applied one may run.
+        public var allowOutOfOrder = false
+        /// Recorded with every row, next to the database user (e.g. "deploy@host").
+        public var appliedBy: String = Configuration.defaultAppliedBy
+
+        public init() {}
+
+        public static var defaultAppliedBy: String {
+            let info = ProcessInfo.processInfo
+            let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+            return "\(user)@\(info.hostName) pid \(info.processIdentifier)"
+        }
+    }
+
+    public let migrations: [Migration]
+    public let configuration: Configuration
+    let connectionConfiguration: PostgresConnection.Configuration
+    let logger: Logger
+    let tracking: TrackingTable
+
+    public init(
+        migrations: [Migration], connection: PostgresConnection.Configuration,
+        configuration: Configuration = .init(), logger: Logger = Logger(label: "sqlstore.migrations")
+    ) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.connectionConfiguration = connection
+        self.configuration = configuration
+        self.logger = logger
+        self.tracking = TrackingTable(schema: configuration.schema, table: configuration.trackingTable)
+    }
+
+    // MARK: Commands
+
+    /// Applies pending migrations in order, up to and including `target` if given.
+    @discardableResult
+    public func up(
+        to target: Int64? = nil, progress: @Sendable (MigrationProgress) -> Void = { _ in }
+    ) async throws -> [MigrationStep] {
+        try await withLockedSession(progress: progress) { session in
+            let plan = try planUp(to: target, applied: try await session.applied())
+            for step in plan { try await session.apply(step, progress: progress) }
+            return plan
+        }
+    }
+
+    /// Reverts the newest applied migrations: `steps` of them, or all above `target`.
+    @discardableResult
+    public func down(
+        steps: Int? = nil, to target: Int64? = nil, progress: @Sendable (MigrationProgress) -> Void = { _ in }
+    ) async throws -> [MigrationStep] {
+        try await withLockedSession(progress: progress) { session in
+            let plan = try planDown(steps: steps, to: target, applied: try await session.applied())
+            for step in plan { try await session.apply(step, progress: progress) }
+            return plan
+        }
+    }
+
+    /// Reverts the newest applied migration and applies it again.
+    @discardableResult
+    public func redo(progress: @Sendable (MigrationProgress) -> Void = { _ in }) async throws -> [MigrationStep] {
+        try await withLockedSession(progress: progress) { session in
+            let plan = try planRedo(applied: try await session.applied())
+            for step in plan { try await session.apply(step, progress: progress) }
+            return plan
+        }
+    }
+
+    /// What `up`, `down` or `redo` would do now, computed without the lock and without writing
+    /// anything (not even the tracking table).
+    public func plan(_ command: PlanCommand) async throws -> [MigrationStep] {
+        try await withConnection { connection in
+            let applied = try await tracking.applied(on: connection, logger: logger)
+            switch command {
+            case .up(let target): return try planUp(to: target, applied: applied)
+            case .down(let steps, let target): return try planDown(steps: steps, to: target, applied: applied)
+            case .redo: return try planRedo(applied: applied)
+            }
+        }
+    }
+
+    public enum PlanCommand: Sendable {
+        case up(to: Int64?)
+        case down(steps: Int?, to: Int64?)
+        case redo
+    }
+
+    /// Every known migration with its state, and applied ones whose files are missing.
+    public func status() async throws -> MigrationStatus {
+        try await withConnection { connection in
+            MigrationStatus(migrations: migrations, applied: try await tracking.applied(on: connection, logger: logger))
+        }
+    }
+
+    /// Records migrations up to `version` as applied without running them, to adopt a database
+    /// whose schema was created some other way. Refuses if anything is recorded already.
+    @discardableResult
+    public func baseline(
+        version: Int64, dryRun: Bool = false, progress: @Sendable (MigrationProgress) -> Void = { _ in }
+    ) async throws -> [Migration] {
+        guard migrations.contains(where: { $0.version == version }) else {
+            throw MigrationError.unknownVersion(version, reason: "no migration has this version")
+        }
+        let adopted = migrations.filter { $0.version <= version }
+        if dryRun {
+            let applied = try await withConnection { try await tracking.applied(on: $0, logger: logger) }
+            guard applied.isEmpty else { throw MigrationError.baselineNotEmpty(applied: applied.count) }
+            return adopted
+        }
+        return try await withLockedSession(progress: progress) { session in
+            let applied = try await session.applied()
+            guard applied.isEmpty else { throw MigrationError.baselineNotEmpty(applied: applied.count) }
+            try await session.inTransaction {
+                for migration in adopted {
+                    try await tracking.recordApplied(
+                        migration, operation: "baseline", durationMilliseconds: 0, appliedBy: session.appliedBy,
+                        on: session.connection, logger: logger)
+                }
+            }
+            return adopted
+        }
+    }
+
+    /// How an operator resolves a failed or interrupted non-transactional migration.
+    public enum Resolution: String, Sendable {
+        /// Its effects are complete (finished by hand): record it as applied.
+        case applied
+        /// Its effects are undone: forget it, so that `up` runs it again.
+        case pending
+    }
+
+    /// Resolves a non-transactional migration left `failed` or `running`.
+    public func repair(
+        version: Int64, as resolution: Resolution, progress: @Sendable (MigrationProgress) -> Void = { _ in }
+    ) async throws -> AppliedMigration {
+        try await withLockedSession(progress: progress) { session in
+            guard let row = try await session.applied().first(where: { $0.version == version }) else {
+                throw MigrationError.unknownVersion(version, reason: "the database has no record of this migration")
+            }
+            guard row.state != .applied else {
+                throw MigrationError.unknownVersion(version, reason: "it is applied; there is nothing to repair")
+            }
+            guard let migration = migrations.first(where: { $0.version == version }) else {
+                throw MigrationError.unknownVersion(version, reason: "its files are not in the migrations directory")
+            }
+            try await session.inTransaction {
+                switch resolution {
+                case .applied:
+                    try await tracking.recordApplied(
+                        migration, operation: "up", durationMilliseconds: 0, appliedBy: session.appliedBy,
+                        on: session.connection, logger: logger)
+                case .pending:
+                    try await tracking.remove(version: version, on: session.connection, logger: logger)
+                }
+                try await tracking.recordAttempt(
+                    .init(
+                        version: version, name: migration.name, operation: "repair-\(resolution.rawValue)",
+                        checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
+                        appliedBy: session.appliedBy), on: session.connection, logger: logger)
+            }
+            return row
+        }
+    }
+
+    /// Checks that the database matches the migrations: nothing failed, nothing edited,
+    /// nothing pending, and (given the expected snapshot) the live schema is the expected one.
+    public func verify(expected: SchemaSnapshot?) async throws -> VerificationReport {
+        try await withConnection { connection in
+            let applied = try await tracking.applied(on: connection, logger: logger)
+            let status = MigrationStatus(migrations: migrations, applied: applied)
+            var problems: [String] = []
+            for entry in status.entries {
+                switch entry.state {
+                case .applied: break
+                case .pending: problems.append("\(entry.id) is pending")
+                case .checksumMismatch: problems.append("\(entry.id) was edited after it was applied (checksum differs)")
+                case .missingFile: problems.append("\(entry.id) is applied but its file is missing")
+                case .failed, .running: problems.append("\(entry.id) is \(entry.state.rawValue) and needs repair")
+                }
+            }
+            var differences: [String] = []
+            if let expected {
+                let live = try await SchemaSnapshot.capture(
+                    on: connection, schema: configuration.schema, excluding: [tracking.table, tracking.historyTable],
+                    logger: logger)
+                differences = expected.differences(from: live)
+            }
+            return VerificationReport(problems: problems, schemaDifferences: differences, checkedSchema: expected != nil)
+        }
+    }
+
+    /// The live schema, in the form kept in `schema.snapshot`.
+    public func snapshot() async throws -> SchemaSnapshot {
+        try await withConnection { connection in
+            try await SchemaSnapshot.capture(
+                on: connection, schema: configuration.schema, excluding: [tracking.table, tracking.historyTable],
+                logger: logger)
+        }
+    }
+
+    // MARK: Planning
+
+    func checkHistory(_ applied: [AppliedMigration]) throws {
+        if let broken = applied.first(where: { $0.state != .applied }) {
+            throw MigrationError.needsRepair(broken)
+        }
+        let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        let mismatches = applied.compactMap { row -> ChecksumMismatch? in
+            guard let migration = byVersion[row.version], migration.up.checksum != row.checksum else { return nil }
+            return ChecksumMismatch(migration: migration.id, applied: row.checksum, current: migration.up.checksum)
+        }
+        if !mismatches.isEmpty { throw MigrationError.checksumMismatch(mismatches) }
+    }
+
+    func planUp(to target: Int64?, applied: [AppliedMigration]) throws -> [MigrationStep] {
+        try checkHistory(applied)
+        if let target, !migrations.contains(where: { $0.version == target }) {
+            throw MigrationError.unknownVersion(target, reason: "no migration has this version")
+        }
+        let appliedVersions = Set(applied.map(\.version))
+        let pending = migrations.filter { !appliedVersions.contains($0.version) && $0.version <= (target ?? .max) }
+        if let newest = applied.map(\.version).max(), !configuration.allowOutOfOrder {
+            let late = pending.filter { $0.version < newest }
+            if !late.isEmpty { throw MigrationError.outOfOrder(pending: late.map(\.id), newestApplied: newest) }
+        }
+        for migration in pending { try refuseTransactionControl(migration.up) }
+        return pending.map { MigrationStep(migration: $0, direction: .up) }
+    }
+
+    func planDown(steps: Int?, to target: Int64?, applied: [AppliedMigration]) throws -> [MigrationStep] {
+        try checkHistory(applied)
+        let newestFirst = applied.sorted { $0.version > $1.version }
+        let chosen: [AppliedMigration]
+        if let target {
+            if target != 0, !applied.contains(where: { $0.version == target }) {
+                throw MigrationError.unknownVersion(target, reason: "it is not applied (use 0 to revert everything)")
+            }
+            chosen = newestFirst.filter { $0.version > target }
+        } else {
+            chosen = Array(newestFirst.prefix(max(0, steps ?? 1)))
+        }
+        let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        return try chosen.map { row in
+            guard let migration = byVersion[row.version] else {
+                throw MigrationError.irreversible(version: row.version, reason: "its files are not in the migrations directory")
+            }
+            guard let down = migration.down else {
+                throw MigrationError.irreversible(version: row.version, reason: "\(migration.id) has no .down.sql file")
+            }
+            try refuseTransactionControl(down)
+            return MigrationStep(migration: migration, direction: .down)
+        }
+    }
+
+    func planRedo(applied: [AppliedMigration]) throws -> [MigrationStep] {
+        let down = try planDown(steps: 1, to: nil, applied: applied)
+        guard let last = down.first else {
+            throw MigrationError.unknownVersion(0, reason: "nothing is applied, so there is nothing to redo")
+        }
+        try refuseTransactionControl(last.migration.up)
+        return down + [MigrationStep(migration: last.migration, direction: .up)]
+    }
+
+    private func refuseTransactionControl(_ script: MigrationScript) throws {
+        if let statement = script.statements.first(where: \.isTransactionControl) {
+            throw MigrationError.transactionControl(file: script.fileName, line: statement.line)
+        }
+    }
+
+    // MARK: Sessions
+
+    func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await PostgresConnection.connect(
+            configuration: connectionConfiguration, id: 1, logger: logger)
+        do {
+            let result = try await body(connection)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// Connects, takes the migration lock, ensures the tracking tables, runs `body`, unlocks.
+    /// Closing the connection releases the lock too, so a crashed runner never leaves it held.
+    func withLockedSession<Result: Sendable>(
+        progress: @Sendable (MigrationProgress) -> Void, _ body: (Session) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in
+            let lock = MigrationLock(trackingTable: tracking)
+            try await lock.acquire(on: connection, wait: configuration.lockWait, logger: logger, progress: progress)
+            try await tracking.create(on: connection, logger: logger)
+            let session = Session(runner: self, connection: connection)
+            let result = try await body(session)
+            try await lock.release(on: connection, logger: logger)
+            return result
+        }
+    }
+}
+
+/// What ``MigrationRunner/verify(expected:)`` found. Clean means nothing to report.
+public struct VerificationReport: Sendable {
+    public let problems: [String]
+    /// Lines of the expected snapshot missing from the live schema (`- …`) and the reverse (`+ …`).
+    public let schemaDifferences: [String]
+    public let checkedSchema: Bool
+    public var isClean: Bool { problems.isEmpty && schemaDifferences.isEmpty }
+}

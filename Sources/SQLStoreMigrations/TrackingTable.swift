@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The tables where the runner records what it applied (`schema_migrations`) and every attempt,
+/// failed ones included (`schema_migrations_history`).
+struct TrackingTable: Sendable {
+    let schema: String?
+    let table: String
+
+    /// Quoted, optionally schema-qualified: safe to splice into SQL (identifiers only).
+    var qualified: String { qualify(table) }
+    var qualifiedHistory: String { qualify(table + "_history") }
+    var historyTable: String { table + "_history" }
+
+    private func qualify(_ name: String) -> String {
+        let quoted = Self.quote(name)
+        return schema.map { "\(Self.quote($0)).\(quoted)" } ?? quoted
+    }
+
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    func create(on connection: PostgresConnection, logger: Logger) async throws {
+        // Under the advisory lock, so two runners never race to create these.
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS \(unescaped: qualified) (
+                version BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'running', 'failed')),
+                operation TEXT NOT NULL DEFAULT 'up' CHECK (operation IN ('up', 'down', 'baseline')),
+                transactional BOOLEAN NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                duration_ms DOUBLE PRECISION,
+                applied_by TEXT NOT NULL,
+                statements_done INT NOT NULL DEFAULT 0,
+                error TEXT
+            )
+            """, logger: logger)
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS \(unescaped: qualifiedHistory) (
+                id BIGSERIAL PRIMARY KEY,
+                version BIGINT NOT NULL,
+                name TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                checksum TEXT,
+                started_at TIMESTAMPTZ NOT NULL,
+                finished_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+                duration_ms DOUBLE PRECISION,
+                success BOOLEAN NOT NULL,
+                sqlstate TEXT,
+                message TEXT,
+                file TEXT,
+                line INT,
+                applied_by TEXT NOT NULL
+            )
+            """, logger: logger)
+    }
+
+    func exists(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT to_regclass(\(qualified)) IS NOT NULL", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+
+    func applied(on connection: PostgresConnection, logger: Logger) async throws -> [AppliedMigration] {
+        guard try await exists(on: connection, logger: logger) else { return [] }
+        let rows = try await connection.query(
+            """
+            SELECT version, name, checksum, state, operation, transactional,
+                   to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   duration_ms, applied_by, statements_done, error
+            FROM \(unescaped: qualified) ORDER BY version
+            """, logger: logger)
+        var result: [AppliedMigration] = []
+        for try await (version, name, checksum, state, operation, transactional, appliedAt, duration, by, done, error)
+            in rows.decode((Int64, String, String, String, String, Bool, String, Double?, String, Int, String?).self)
+        {
+            result.append(
+                AppliedMigration(
+                    version: version, name: name, checksum: checksum, state: .init(rawValue: state) ?? .failed,
+                    operation: operation, transactional: transactional, appliedAt: appliedAt,
+                    durationMilliseconds: duration, appliedBy: by, statementsDone: done, error: error))
+        }
+        return result
+    }
+
+    func recordApplied(
+        _ migration: Migration, operation: String, durationMilliseconds: Double, appliedBy: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: qualified)
+                (version, name, checksum, state, operation, transactional, applied_at, duration_ms, applied_by, statements_done)
+            VALUES (\(migration.version), \(migration.name), \(migration.up.checksum), 'applied', \(operation),
+                    \(migration.up.directives.transactional), now(), \(durationMilliseconds), session_user || ' (' || \(appliedBy) || ')',
+                    \(migration.up.statements.count))
+            ON CONFLICT (version) DO UPDATE SET
+                name = EXCLUDED.name, checksum = EXCLUDED.checksum, state = 'applied', operation = EXCLUDED.operation,
+                transactional = EXCLUDED.transactional, applied_at = EXCLUDED.applied_at,
+                duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by,
+                statements_done = EXCLUDED.statements_done, error = NULL
+            """, logger: logger)
+    }
+
+    func recordState(
+        _ migration: Migration, state: AppliedMigration.State, operation: String, statementsDone: Int,
+        error: String?, appliedBy: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: qualified)
+                (version, name, checksum, state, operation, transactional, applied_by, statements_done, error)
+            VALUES (\(migration.version), \(migration.name), \(migration.up.checksum), \(state.rawValue), \(operation),
+                    \(migration.up.directives.transactional), session_user || ' (' || \(appliedBy) || ')', \(statementsDone), \(error))
+            ON CONFLICT (version) DO UPDATE SET
+                state = EXCLUDED.state, operation = EXCLUDED.operation, statements_done = EXCLUDED.statements_done,
+                error = EXCLUDED.error, applied_by = EXCLUDED.applied_by
+            """, logger: logger)
+    }
+
+    func remove(version: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM \(unescaped: qualified) WHERE version = \(version)", logger: logger)
+    }
+
+    struct Attempt {
+        var version: Int64
+        var name: String
+        var operation: String
+        var checksum: String?
+        var startedAt: ContinuousClock.Instant
+        var durationMilliseconds: Double
+        var success: Bool
+        var failure: ServerError?
+        var file: String?
+        var line: Int?
+        var appliedBy: String
+    }
+
+    func recordAttempt(_ attempt: Attempt, on connection: PostgresConnection, logger: Logger) async throws {
+        let seconds = attempt.durationMilliseconds / 1000
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: qualifiedHistory)
+                (version, name, operation, checksum, started_at, duration_ms, success, sqlstate, message, file, line, applied_by)
+            VALUES (\(attempt.version), \(attempt.name), \(attempt.operation), \(attempt.checksum),
+                    clock_timestamp() - make_interval(secs => \(seconds)), \(attempt.durationMilliseconds),
+                    \(attempt.success), \(attempt.failure?.sqlState), \(attempt.failure?.message), \(attempt.file),
+                    \(attempt.line), session_user || ' (' || \(attempt.appliedBy) || ')')
+            """, logger: logger)
+    }
+}
