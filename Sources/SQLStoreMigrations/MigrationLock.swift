@@ -58,7 +58,7 @@ struct MigrationLock: Sendable {
         return false
     }
 
-    /// A bigint advisory key appears in `pg_locks` as classid (high half), objid (low half), objsubid 1.
+    /// Advisory locks are per database. A bigint key appears in `pg_locks` as classid (high half), objid (low half), objsubid 1.
     func holders(on connection: PostgresConnection, logger: Logger) async throws -> [LockHolder] {
         let high = Int64(UInt32(truncatingIfNeeded: key >> 32))
         let low = Int64(UInt32(truncatingIfNeeded: key))
@@ -72,6 +72,7 @@ struct MigrationLock: Sendable {
                    left(coalesce(a.query, ''), 500)
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND l.classid::bigint = \(high) AND l.objid::bigint = \(low) AND l.objsubid = 1
             """, logger: logger)
         var holders: [LockHolder] = []

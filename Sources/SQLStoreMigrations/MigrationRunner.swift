@@ -310,6 +310,13 @@ public struct MigrationRunner: Sendable {
         let connection = try await PostgresConnection.connect(
             configuration: connectionConfiguration, id: 1, logger: logger)
         do {
+            // PostgreSQL 14+: if this process dies mid-statement, the server notices within a
+            // second, aborts the statement and frees the migration lock (instead of running on).
+            try await connection.query(
+                """
+                SELECT set_config('client_connection_check_interval', '1s', false)
+                WHERE current_setting('server_version_num')::int >= 140000
+                """, logger: logger)
             let result = try await body(connection)
             try? await connection.close()
             return result

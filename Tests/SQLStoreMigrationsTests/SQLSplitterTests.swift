@@ -187,7 +187,8 @@ struct SQLSplitterTests {
 
     @Test("tracks BEGIN only in CREATE FUNCTION or PROCEDURE, so CASE … END elsewhere splits normally")
     func caseOutsideFunctions() throws {
-        #expect(try texts("SELECT CASE WHEN true THEN 1 END;SELECT 2") == ["SELECT CASE WHEN true THEN 1 END", "SELECT 2"])
+        #expect(
+            try texts("SELECT CASE WHEN true THEN 1 END;SELECT 2") == ["SELECT CASE WHEN true THEN 1 END", "SELECT 2"])
     }
 
     // MARK: Transaction control

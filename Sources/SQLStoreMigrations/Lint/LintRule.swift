@@ -24,13 +24,15 @@ extension LintRule {
         case .indexWithoutConcurrently:
             return "an index built without CONCURRENTLY on a table that already exists"
         case .concurrentlyInTransaction:
-            return "CONCURRENTLY (or another statement PostgreSQL refuses in a transaction block) in a transactional migration"
+            return "CONCURRENTLY (or another statement PostgreSQL refuses in a transaction block) "
+                + "in a transactional migration"
         case .mixedNoTransaction:
             return "a no-transaction migration that also holds ordinary statements"
         case .concurrentlyIfNotExists:
             return "CREATE INDEX CONCURRENTLY IF NOT EXISTS without dropping a leftover invalid index first"
         case .volatileDefault:
-            return "ADD COLUMN with a volatile default, a serial or identity type, or a stored generated column, on an existing table"
+            return "ADD COLUMN with a volatile default, a serial or identity type, or a stored generated column, "
+                + "on an existing table"
         case .setNotNull:
             return "ALTER COLUMN … SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL)"
         case .columnTypeChange:
@@ -56,7 +58,8 @@ extension LintRule {
     public var explanation: String {
         switch self {
         case .indexWithoutConcurrently:
-            return "CREATE INDEX holds a SHARE lock on the table for the whole build, blocking every INSERT, UPDATE and "
+            return
+                "CREATE INDEX holds a SHARE lock on the table for the whole build, blocking every INSERT, UPDATE and "
                 + "DELETE until it ends (minutes on a large table); ADD CONSTRAINT … UNIQUE/PRIMARY KEY builds its index "
                 + "under ACCESS EXCLUSIVE, blocking reads too; REINDEX blocks writes and the index's readers."
         case .concurrentlyInTransaction:
@@ -67,7 +70,8 @@ extension LintRule {
             return "In a no-transaction migration each statement commits on its own: a failure midway leaves the "
                 + "statements before it applied and the migration recorded as failed, to be repaired by hand."
         case .concurrentlyIfNotExists:
-            return "A CREATE INDEX CONCURRENTLY that fails or is cancelled leaves an INVALID index behind; IF NOT EXISTS "
+            return
+                "A CREATE INDEX CONCURRENTLY that fails or is cancelled leaves an INVALID index behind; IF NOT EXISTS "
                 + "then skips it on the retry, and the migration succeeds with an index the planner never uses and a "
                 + "unique index that does not enforce uniqueness on existing rows."
         case .volatileDefault:

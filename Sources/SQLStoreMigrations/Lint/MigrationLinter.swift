@@ -26,11 +26,14 @@ public struct MigrationLinter: Sendable {
                 var down = ScriptLinter(script: downScript, isDown: true, schema: schema)
                 down.run()
                 downFindings = down.findings
-                if downScript.statements.isEmpty, !migration.up.directives.lintIgnores.contains(LintRule.missingDown.rawValue) {
+                if downScript.statements.isEmpty,
+                    !migration.up.directives.lintIgnores.contains(LintRule.missingDown.rawValue)
+                {
                     downFindings.append(
                         LintFinding(
                             rule: .missingDown, file: downScript.fileName, line: 1,
-                            message: "the down script has no statements: `down` would forget this migration and leave its changes"))
+                            message: "the down script has no statements: `down` would forget this migration "
+                                + "and leave its changes"))
                 }
             } else {
                 upFindings.append(
@@ -102,7 +105,8 @@ private struct ScriptLinter {
             if current.isTransactionControl {
                 flag(
                     .transactionControl,
-                    "\(leadingWords(2)) in a migration file: the runner provides the transaction, and refuses files that control it")
+                    "\(leadingWords(2)) in a migration file: the runner provides the transaction, "
+                        + "and refuses files that control it")
                 continue
             }
             if script.directives.transactional, let what = Self.outsideTransactionOnly(tokens) {
@@ -187,7 +191,9 @@ private struct ScriptLinter {
             if tokens.isWord(1, "TABLESPACE") { return "DROP TABLESPACE" }
         case "REINDEX":
             if tokens.containsTopLevel(["CONCURRENTLY"]) { return "REINDEX CONCURRENTLY" }
-            if tokens.containsTopLevel(["DATABASE"]) || tokens.containsTopLevel(["SYSTEM"]) { return "REINDEX DATABASE/SYSTEM" }
+            if tokens.containsTopLevel(["DATABASE"]) || tokens.containsTopLevel(["SYSTEM"]) {
+                return "REINDEX DATABASE/SYSTEM"
+            }
         case "VACUUM":
             return "VACUUM"
         case "ALTER":
@@ -229,7 +235,8 @@ private struct ScriptLinter {
         case "VIEW", "RECURSIVE", "TRIGGER":
             let kind = tokens.word(at: index) == "TRIGGER" ? "TRIGGER" : "VIEW"
             let nameIndex = tokens.isWord(index, "RECURSIVE") ? index + 2 : index + 1
-            if isDown, !orReplace, let name = tokens.qualifiedName(at: nameIndex)?.name, !droppedIfExists.contains(name) {
+            if isDown, !orReplace, let name = tokens.qualifiedName(at: nameIndex)?.name, !droppedIfExists.contains(name)
+            {
                 flag(
                     .nonIdempotentDown,
                     "CREATE \(kind) \(name) fails if it already exists: write CREATE OR REPLACE \(kind), "
@@ -246,7 +253,9 @@ private struct ScriptLinter {
         guard let name = tokens.qualifiedName(at: ifNotExists ? start + 3 : start)?.name else { return }
         if isTable { createdTables.insert(name) }
         if isDown, !ifNotExists, !droppedIfExists.contains(name) {
-            flag(.nonIdempotentDown, "CREATE \(kind) \(name) fails if it already exists: write CREATE \(kind) IF NOT EXISTS")
+            flag(
+                .nonIdempotentDown,
+                "CREATE \(kind) \(name) fails if it already exists: write CREATE \(kind) IF NOT EXISTS")
         }
     }
 
@@ -288,9 +297,12 @@ private struct ScriptLinter {
     /// Records a column's type and the constraint indexes it declares inline; returns where its
     /// type ends and whether it declares PRIMARY KEY or UNIQUE.
     @discardableResult
-    mutating func columnDefinition(column: String, range: Range<Int>, table: String) -> (typeEnd: Int, buildsIndex: Bool) {
+    mutating func columnDefinition(column: String, range: Range<Int>, table: String) -> (
+        typeEnd: Int, buildsIndex: Bool
+    ) {
         var typeEnd = range.lowerBound
-        while typeEnd < range.upperBound, !(tokens.word(at: typeEnd).map(Self.columnConstraintWords.contains) ?? false) {
+        while typeEnd < range.upperBound, !(tokens.word(at: typeEnd).map(Self.columnConstraintWords.contains) ?? false)
+        {
             if let close = tokens.closingParenthesis(from: typeEnd) { typeEnd = close } else { typeEnd += 1 }
         }
         schema.columnTypes[table, default: [:]][column] = tokens.typeName(range.lowerBound..<typeEnd)
@@ -304,7 +316,8 @@ private struct ScriptLinter {
             if depth == 0 {
                 if tokens.isWord(index, "CONSTRAINT") { name = tokens[index + 1]?.identifier }
                 let kind: SchemaModel.ConstraintKind? =
-                    tokens.matches(["PRIMARY", "KEY"], at: index) ? .primaryKey : tokens.isWord(index, "UNIQUE") ? .unique : nil
+                    tokens.matches(["PRIMARY", "KEY"], at: index)
+                    ? .primaryKey : tokens.isWord(index, "UNIQUE") ? .unique : nil
                 if let kind {
                     buildsIndex = true
                     addConstraintIndex(kind, name: name, table: table, columns: [column])
@@ -337,9 +350,12 @@ private struct ScriptLinter {
         addConstraintIndex(kind, name: name, table: table, columns: columns)
     }
 
-    mutating func addConstraintIndex(_ kind: SchemaModel.ConstraintKind, name: String?, table: String, columns: [String?]) {
+    mutating func addConstraintIndex(
+        _ kind: SchemaModel.ConstraintKind, name: String?, table: String, columns: [String?]
+    ) {
         let defaultName =
-            kind == .primaryKey ? "\(table)_pkey" : "\(table)_\(columns.map { $0 ?? "expr" }.joined(separator: "_"))_key"
+            kind == .primaryKey
+            ? "\(table)_pkey" : "\(table)_\(columns.map { $0 ?? "expr" }.joined(separator: "_"))_key"
         let index = SchemaModel.Index(
             name: name ?? defaultName, table: table,
             columns: columns.map { $0.map { SchemaModel.IndexColumn(name: $0, descending: false, nullsFirst: false) } },
@@ -397,13 +413,16 @@ private struct ScriptLinter {
             SchemaModel.Index(
                 name: name ?? "\(table)_\(columns.map { $0?.name ?? "expr" }.joined(separator: "_"))_idx", table: table,
                 columns: columns, unique: unique, constraint: nil, isBTree: method == "BTREE",
-                isPartial: tokens.containsTopLevel(["WHERE"], in: rest), hasInclude: tokens.containsTopLevel(["INCLUDE"], in: rest),
+                isPartial: tokens.containsTopLevel(["WHERE"], in: rest),
+                hasInclude: tokens.containsTopLevel(["INCLUDE"], in: rest),
                 origin: "\(script.fileName):\(statement.line)"))
     }
 
     /// A plain column of an index, with its ordering; nil for anything else.
     func indexColumn(_ range: Range<Int>) -> SchemaModel.IndexColumn? {
-        guard let name = tokens[range.lowerBound]?.identifier, !tokens.isSymbol(range.lowerBound + 1, "(") else { return nil }
+        guard let name = tokens[range.lowerBound]?.identifier, !tokens.isSymbol(range.lowerBound + 1, "(") else {
+            return nil
+        }
         var descending = false
         var nullsFirst: Bool?
         var index = range.lowerBound + 1
@@ -430,7 +449,8 @@ private struct ScriptLinter {
         guard !isDown else { return }
         if index.isPlain, let cover = schema.indexes.first(where: { $0.covers(index) }) {
             let relation = cover.columns.count == index.columns.count ? "duplicates" : "is a leading prefix of"
-            flag(.duplicateIndex, "index \(index.name) on \(index.table) \(index.columnList) \(relation) \(cover.label)")
+            flag(
+                .duplicateIndex, "index \(index.name) on \(index.table) \(index.columnList) \(relation) \(cover.label)")
             return
         }
         for redundant in schema.indexes where redundant.isPlain && index.covers(redundant) {
@@ -632,7 +652,9 @@ private struct ScriptLinter {
         let definition = nameIndex + 1..<range.upperBound
         let (typeEnd, buildsIndex) = columnDefinition(column: column, range: definition, table: table)
         if isDown, !ifNotExists, !droppedIfExists.contains("\(table).\(column)") {
-            flag(.nonIdempotentDown, "ADD COLUMN \(column) fails if \(table) already has it: write ADD COLUMN IF NOT EXISTS")
+            flag(
+                .nonIdempotentDown,
+                "ADD COLUMN \(column) fails if \(table) already has it: write ADD COLUMN IF NOT EXISTS")
         }
         guard isExisting(table) else { return }
         if buildsIndex {
@@ -649,7 +671,9 @@ private struct ScriptLinter {
             rewrite = "its \(type) type fills every row from a sequence"
         } else if tokens.containsTopLevel(["AS", "IDENTITY"], in: constraints) {
             rewrite = "an identity column fills every row from a sequence"
-        } else if tokens.containsTopLevel(["GENERATED"], in: constraints), tokens.containsTopLevel(["STORED"], in: constraints) {
+        } else if tokens.containsTopLevel(["GENERATED"], in: constraints),
+            tokens.containsTopLevel(["STORED"], in: constraints)
+        {
             rewrite = "a stored generated column is computed for every row"
         } else if let defaultIndex = tokens.firstTopLevel(["DEFAULT"], in: constraints),
             let function = (defaultIndex + 1..<constraints.upperBound).first(where: { index in
@@ -661,8 +685,8 @@ private struct ScriptLinter {
         if let rewrite {
             flag(
                 .volatileDefault,
-                "ADD COLUMN \(column) rewrites all of \(table) under ACCESS EXCLUSIVE: \(rewrite); add it without, "
-                    + "then backfill in batches")
+                "ADD COLUMN \(column) rewrites all of \(table) under ACCESS EXCLUSIVE: \(rewrite); add the column "
+                    + "plainly, set the default for new rows, then backfill existing rows in batches")
         }
     }
 
@@ -762,7 +786,9 @@ private struct ScriptLinter {
             schema.renameConstraint(old, on: table, to: newName)
         } else {
             let index = tokens.skipping(["COLUMN"], at: start)
-            if let old = tokens[index]?.identifier, tokens.isWord(index + 1, "TO"), let newName = tokens[index + 2]?.identifier {
+            if let old = tokens[index]?.identifier, tokens.isWord(index + 1, "TO"),
+                let newName = tokens[index + 2]?.identifier
+            {
                 schema.renameColumn(old, on: table, to: newName)
             }
         }

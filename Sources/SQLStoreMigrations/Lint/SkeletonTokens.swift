@@ -176,7 +176,8 @@ struct SkeletonTokens {
             ("CHARACTER VARYING", "VARCHAR"), ("DECIMAL", "NUMERIC"), ("INTEGER", "INT"), ("INT4", "INT"),
             ("INT8", "BIGINT"), ("INT2", "SMALLINT"), ("BOOL", "BOOLEAN"),
         ]
-        for (alias, canonical) in aliases where text == alias || text.hasPrefix(alias + "(") || text.hasPrefix(alias + "[") {
+        for (alias, canonical) in aliases
+        where text == alias || text.hasPrefix(alias + "(") || text.hasPrefix(alias + "[") {
             text = canonical + text.dropFirst(alias.count)
             break
         }

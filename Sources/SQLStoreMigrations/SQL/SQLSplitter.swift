@@ -262,8 +262,11 @@ private struct StatementLexer {
             heads[identifierCount] = Byte.lower(first)
         }
         identifierCount += 1
-        let c = UInt8(ascii: "c"), f = UInt8(ascii: "f"), p = UInt8(ascii: "p")
-        let o = UInt8(ascii: "o"), r = UInt8(ascii: "r")
+        let c = UInt8(ascii: "c")
+        let f = UInt8(ascii: "f")
+        let p = UInt8(ascii: "p")
+        let o = UInt8(ascii: "o")
+        let r = UInt8(ascii: "r")
         let isRoutine =
             heads[0] == c
             && (heads[1] == f || heads[1] == p || (heads[1] == o && heads[2] == r && (heads[3] == f || heads[3] == p)))
