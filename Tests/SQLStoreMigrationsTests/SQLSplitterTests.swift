@@ -191,6 +191,22 @@ struct SQLSplitterTests {
             try texts("SELECT CASE WHEN true THEN 1 END;SELECT 2") == ["SELECT CASE WHEN true THEN 1 END", "SELECT 2"])
     }
 
+    @Test("splits after a RETURN-form SQL function body, whose CASE … END opens no block")
+    func returnFormFunction() throws {
+        let sql = """
+            CREATE FUNCTION clamp(a int) RETURNS int LANGUAGE sql RETURN CASE WHEN a > 0 THEN a ELSE 0 END;
+            CREATE FUNCTION f(begin_at int) RETURNS int LANGUAGE sql RETURN begin_at;
+            SELECT 3;
+            """
+        #expect(try SQLSplitter.split(sql).map(\.line) == [1, 2, 3])
+    }
+
+    @Test("accepts dollar-quote tags with non-ASCII letters and string continuation across lines")
+    func unusualLiterals() throws {
+        let statements = try SQLSplitter.split("SELECT $_$;$_$, $ä$;$ä$;\nSELECT 'a'\n  'continued;';SELECT 3")
+        #expect(statements.map(\.skeleton) == ["SELECT '?', '?'", "SELECT '?' '?'", "SELECT 3"])
+    }
+
     // MARK: Transaction control
 
     @Test("marks top-level transaction control statements")

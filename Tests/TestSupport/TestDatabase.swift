@@ -85,10 +85,10 @@ public struct TestDatabase: Sendable {
         }
     }
 
-    /// Runs one statement.
+    /// Runs one statement, reading every row so that errors raised while rows stream surface.
     public func execute(_ query: PostgresQuery) async throws {
         try await withConnection { connection in
-            try await connection.query(query, logger: Self.logger)
+            for try await _ in try await connection.query(query, logger: Self.logger) {}
         }
     }
 
