@@ -90,6 +90,26 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         return "postgres://\(credentials)@\(hostPart)/\(database)\(socketPart)"
     }
 
+    /// The URL written out again, password included (for handing to another process).
+    public var urlString: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = username
+        components.password = password
+        components.host = socketDirectory == nil ? host : ""
+        components.port = socketDirectory == nil ? port : nil
+        components.path = "/" + database
+        var items: [URLQueryItem] = []
+        if let socketDirectory {
+            items.append(URLQueryItem(name: "host", value: socketDirectory))
+            if port != 5432 { items.append(URLQueryItem(name: "port", value: String(port))) }
+        }
+        if sslMode != .prefer { items.append(URLQueryItem(name: "sslmode", value: sslMode.rawValue)) }
+        if let applicationName { items.append(URLQueryItem(name: "application_name", value: applicationName)) }
+        components.queryItems = items.isEmpty ? nil : items
+        return components.string ?? description
+    }
+
     /// The configuration of a single connection (the migration runner's).
     public func connectionConfiguration(applicationName fallback: String) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration

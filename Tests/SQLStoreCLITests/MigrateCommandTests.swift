@@ -1,0 +1,180 @@
+import Foundation
+import PostgresNIO
+import SQLStore
+import SQLStoreMigrations
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sqlstore migrate` as operators run it: separate processes, real signals, real PostgreSQL.
+@Suite("sqlstore migrate (processes)")
+struct MigrateCommandTests {
+    func sqlstore(_ arguments: [String], database: TestDatabase? = nil, environment: [String: String?] = [:]) throws -> ChildProcess {
+        var arguments = arguments
+        if let database { arguments += ["--database-url", database.url.urlString] }
+        return try ChildProcess(try sqlstoreExecutable(), arguments, environment: environment)
+    }
+
+    /// Polls until the database shows a session running `pg_sleep` (the migration is mid-way).
+    func waitForSleeper(in database: TestDatabase) async throws {
+        for _ in 0..<500 {
+            let sleeping = try await database.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()",
+                as: Int.self)
+            if sleeping == 1 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let sessions = try await database.scalar(
+            "SELECT string_agg(state || ': ' || query, ' | ') FROM pg_stat_activity WHERE datname = current_database()",
+            as: String.self)
+        throw TestSetupError("the migration never reached its pg_sleep; sessions: \(sessions ?? "none")")
+    }
+
+    @Test("several `migrate up` processes started at once all exit 0 and apply every migration exactly once")
+    func concurrentProcesses() async throws {
+        try await TestDatabase.withFresh { database in
+            let processes = try (0..<4).map { _ in try sqlstore(["migrate", "up"], database: database) }
+            for process in processes {
+                let status = try await process.wait()
+                #expect(status == 0, "\(process.output)")
+            }
+            let once = try await database.scalar(
+                """
+                SELECT bool_and(n = 1) AND count(*) = 10
+                FROM (SELECT version, count(*) AS n FROM schema_migrations_history WHERE success GROUP BY version) s
+                """, as: Bool.self)
+            #expect(once == true)
+        }
+    }
+
+    @Test("kill -9 during a transactional migration leaves no trace, and the next run succeeds")
+    func killDuringTransactionalMigration() async throws {
+        let folder = try MigrationFolder([
+            "001_a.up.sql": "CREATE TABLE a (id INT);",
+            "002_b.up.sql": "CREATE TABLE b (id INT);\nSELECT pg_sleep(60);",
+        ])
+        try await TestDatabase.withFresh { database in
+            let victim = try sqlstore(["migrate", "up", "--dir", folder.url.path], database: database)
+            try await waitForSleeper(in: database)
+            victim.signal(SIGKILL)
+            _ = try await victim.wait()
+
+            try folder.write("002_b.up.sql", "CREATE TABLE b (id INT);")
+            let next = try sqlstore(["migrate", "up", "--dir", folder.url.path, "--lock-wait", "20s"], database: database)
+            let status = try await next.wait()
+            #expect(status == 0, "\(next.output)")
+            #expect(next.output.contains("applied  002_b"))
+            let versions = try await database.scalar(
+                "SELECT string_agg(version::text || state, ',' ORDER BY version) FROM schema_migrations", as: String.self)
+            #expect(versions == "1applied,2applied")
+        }
+    }
+
+    @Test("kill -9 during a non-transactional migration is reported with what to resolve, and repair lets it rerun")
+    func killDuringNonTransactionalMigration() async throws {
+        let folder = try MigrationFolder([
+            "001_a.up.sql": "CREATE TABLE a (id INT);",
+            "002_b.up.sql": """
+                -- sqlstore:no-transaction
+                CREATE TABLE IF NOT EXISTS b (id INT);
+                SELECT pg_sleep(60);
+                CREATE TABLE IF NOT EXISTS c (id INT);
+                """,
+        ])
+        try await TestDatabase.withFresh { database in
+            let victim = try sqlstore(["migrate", "up", "--dir", folder.url.path], database: database)
+            try await waitForSleeper(in: database)
+            victim.signal(SIGKILL)
+            _ = try await victim.wait()
+
+            let refused = try sqlstore(["migrate", "up", "--dir", folder.url.path, "--lock-wait", "20s"], database: database)
+            #expect(try await refused.wait() == 1)
+            #expect(refused.output.contains("002_b is non-transactional and was interrupted"), "\(refused.output)")
+            #expect(refused.output.contains("1 of its statements completed"))
+            #expect(refused.output.contains("sqlstore migrate repair 2 --pending"))
+
+            let repair = try sqlstore(["migrate", "repair", "2", "--pending", "--dir", folder.url.path], database: database)
+            #expect(try await repair.wait() == 0, "\(repair.output)")
+            try folder.write("002_b.up.sql", "-- sqlstore:no-transaction\nCREATE TABLE IF NOT EXISTS b (id INT);\nCREATE TABLE IF NOT EXISTS c (id INT);")
+            let rerun = try sqlstore(["migrate", "up", "--dir", folder.url.path], database: database)
+            #expect(try await rerun.wait() == 0, "\(rerun.output)")
+            #expect(try await database.tableExists("c"))
+        }
+    }
+
+    @Test("a failure prints file, line, SQLSTATE, message and hint, and exits 1")
+    func failureOutput() async throws {
+        let folder = try MigrationFolder([
+            "001_bad.up.sql": "CREATE TABLE ok (id INT);\n\nSELECT no_such_function(1);"
+        ])
+        try await TestDatabase.withFresh { database in
+            let process = try sqlstore(["migrate", "up", "--dir", folder.url.path], database: database)
+            #expect(try await process.wait() == 1)
+            let output = process.output
+            #expect(output.contains("001_bad.up.sql:3: statement 2 of 2 failed [SQLSTATE 42883]"), "\(output)")
+            #expect(output.contains("function no_such_function(integer) does not exist"))
+            #expect(output.contains("hint: No function matches"))
+            #expect(output.contains("rolled back"))
+        }
+    }
+
+    @Test("status --json reports every migration; verify passes on the shipped schema")
+    func statusAndVerify() async throws {
+        try await TestDatabase.withFresh { database in
+            #expect(try await sqlstore(["migrate", "up", "--to", "3"], database: database).wait() == 0)
+            let status = try sqlstore(["migrate", "status", "--json"], database: database)
+            #expect(try await status.wait() == 0)
+            struct Document: Decodable {
+                struct Entry: Decodable { let version: Int; let state: String }
+                let current_version: Int?
+                let migrations: [Entry]
+            }
+            let document = try JSONDecoder().decode(Document.self, from: Data(status.output.utf8))
+            #expect(document.current_version == 3)
+            #expect(document.migrations.filter { $0.state == "pending" }.count == 7)
+
+            let behind = try sqlstore(["migrate", "verify"], database: database)
+            #expect(try await behind.wait() == 1)
+            #expect(behind.output.contains("004_create_order_items is pending"))
+
+            #expect(try await sqlstore(["migrate", "up"], database: database).wait() == 0)
+            let verify = try sqlstore(["migrate", "verify"], database: database)
+            #expect(try await verify.wait() == 0, "\(verify.output)")
+            #expect(verify.output.contains("the live schema matches schema.snapshot"))
+        }
+    }
+
+    @Test("lint exits 1 and explains each finding with the safe alternative")
+    func lintFindings() async throws {
+        let folder = try MigrationFolder([
+            "001_users.up.sql": "CREATE TABLE users (id INT PRIMARY KEY, email TEXT UNIQUE);",
+            "001_users.down.sql": "DROP TABLE IF EXISTS users;",
+            "002_index.up.sql": "CREATE INDEX users_email ON users (email);",
+            "002_index.down.sql": "DROP INDEX IF EXISTS users_email;",
+        ])
+        let process = try ChildProcess(try sqlstoreExecutable(), ["migrate", "lint", "--dir", folder.url.path])
+        #expect(try await process.wait() == 1)
+        #expect(process.output.contains("002_index.up.sql:1: [index-without-concurrently]"), "\(process.output)")
+        #expect(process.output.contains("[duplicate-index]"))
+        #expect(process.output.contains("instead:"))
+    }
+
+    @Test("with no DATABASE_URL, migrate up creates, starts, migrates and stops an embedded cluster")
+    func embeddedDefault() async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("sqlstore-home-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: home) }
+        let environment: [String: String?] = ["DATABASE_URL": nil, "SQLSTORE_HOME": home.path]
+        let up = try ChildProcess(try sqlstoreExecutable(), ["migrate", "up"], environment: environment)
+        #expect(try await up.wait() == 0, "\(up.output)")
+        #expect(up.output.contains("applied  010_index_orders_organization"))
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("data/postmaster.pid").path),
+            "the cluster is stopped again")
+
+        let status = try ChildProcess(try sqlstoreExecutable(), ["migrate", "status", "--json"], environment: environment)
+        #expect(try await status.wait() == 0)
+        #expect(status.output.contains("\"up_to_date\" : true"), "\(status.output)")
+    }
+}
