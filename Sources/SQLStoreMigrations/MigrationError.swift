@@ -58,7 +58,7 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable {
         case .transactionControl(let file, let line):
             return "\(file):\(line): the script has its own transaction control (BEGIN/COMMIT/ROLLBACK); "
                 + "the runner wraps each migration in a transaction together with its tracking row, "
-                + "so remove it (or mark the file -- sqlstore:no-transaction)"
+                + "so remove it: the migration's statements already run in one transaction"
         case .irreversible(let version, let reason):
             return "cannot roll back migration \(version): \(reason)"
         case .unknownVersion(let version, let reason):
@@ -106,7 +106,9 @@ public struct StatementFailure: Sendable, CustomStringConvertible {
     public let attempts: Int
 
     public var description: String {
-        var text = "\(file):\(line): statement \(statementNumber) of \(statementCount) failed"
+        var text = statementNumber == 0
+            ? "\(file): failed after its \(statementCount) statements ran, at COMMIT or while recording it"
+            : "\(file):\(line): statement \(statementNumber) of \(statementCount) failed"
         if let sqlState { text += " [SQLSTATE \(sqlState)]" }
         text += ": \(message)"
         if let detail { text += "\n  detail: \(detail)" }

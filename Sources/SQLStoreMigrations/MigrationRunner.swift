@@ -150,6 +150,11 @@ public struct MigrationRunner: Sendable {
                     try await tracking.recordApplied(
                         migration, operation: "baseline", durationMilliseconds: 0, appliedBy: session.appliedBy,
                         on: session.connection, logger: logger)
+                    try await tracking.recordAttempt(
+                        .init(
+                            version: migration.version, name: migration.name, operation: "baseline",
+                            checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
+                            appliedBy: session.appliedBy), on: session.connection, logger: logger)
                 }
             }
             return adopted
