@@ -1,0 +1,65 @@
+import Foundation
+import PostgresNIO
+import SQLStoreMigrations
+
+/// How the store reaches PostgreSQL, configured with the reference service's environment names.
+///
+/// PostgresNIO's pool differs from Go's `database/sql`, so two settings map to their nearest
+/// honest equivalent (see docs/patterns.md):
+/// - `DATABASE_MAX_IDLE_CONNS` becomes the pool's *minimum*: connections kept open while idle.
+/// - `DATABASE_CONN_MAX_LIFETIME` becomes the idle timeout: a connection idle that long is
+///   closed. PostgresNIO does not recycle busy connections by age.
+public struct DatabaseSettings: Sendable {
+    public var url: DatabaseURL
+    /// `DATABASE_MAX_OPEN_CONNS` (25): the most connections the pool opens.
+    public var maxOpenConnections = 25
+    /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
+    public var maxIdleConnections = 5
+    /// `DATABASE_CONN_MAX_LIFETIME` (5m): how long an idle connection is kept.
+    public var connectionMaxLifetime: Duration = .seconds(300)
+    /// Server-side bounds for every session of the application, so that nothing waits forever.
+    public var statementTimeout: Duration = .seconds(5)
+    public var lockTimeout: Duration = .seconds(2)
+    public var idleInTransactionTimeout: Duration = .seconds(10)
+    public var applicationName = "sqlstore"
+
+    public init(url: DatabaseURL) {
+        self.url = url
+    }
+
+    /// Reads `DATABASE_MAX_OPEN_CONNS`, `DATABASE_MAX_IDLE_CONNS` and `DATABASE_CONN_MAX_LIFETIME`
+    /// (a duration such as `5m`); the URL itself is given.
+    public init(url: DatabaseURL, environment: [String: String]) throws {
+        self.init(url: url)
+        func integer(_ name: String, _ fallback: Int) throws -> Int {
+            guard let text = environment[name], !text.isEmpty else { return fallback }
+            guard let value = Int(text), value > 0 else {
+                throw StoreError.invalidInput(field: name, reason: "must be a positive integer, got '\(text)'")
+            }
+            return value
+        }
+        maxOpenConnections = try integer("DATABASE_MAX_OPEN_CONNS", maxOpenConnections)
+        maxIdleConnections = try integer("DATABASE_MAX_IDLE_CONNS", maxIdleConnections)
+        if let text = environment["DATABASE_CONN_MAX_LIFETIME"], !text.isEmpty {
+            guard let value = Duration(goStyle: text), value > .zero else {
+                throw StoreError.invalidInput(
+                    field: "DATABASE_CONN_MAX_LIFETIME", reason: "must be a duration such as 5m, got '\(text)'")
+            }
+            connectionMaxLifetime = value
+        }
+    }
+
+    /// The pool's configuration, with the session settings sent in the startup packet.
+    public func clientConfiguration() throws -> PostgresClient.Configuration {
+        var configuration = try url.clientConfiguration(applicationName: applicationName)
+        configuration.options.maximumConnections = maxOpenConnections
+        configuration.options.minimumConnections = min(maxIdleConnections, maxOpenConnections)
+        configuration.options.connectionIdleTimeout = connectionMaxLifetime
+        configuration.options.additionalStartupParameters += [
+            ("statement_timeout", "\(statementTimeout.wholeMilliseconds)"),
+            ("lock_timeout", "\(lockTimeout.wholeMilliseconds)"),
+            ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.wholeMilliseconds)"),
+        ]
+        return configuration
+    }
+}

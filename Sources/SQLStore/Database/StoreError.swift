@@ -1,0 +1,121 @@
+import PostgresNIO
+
+/// Everything the store refuses or cannot do, typed so that callers never read database text.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No `resource` with that identifier.
+    case notFound(resource: String, id: String)
+    /// A unique value is taken: `field` (email, sku, slug, membership, idempotency_key).
+    case duplicate(field: String)
+    /// The row changed since the caller read it (optimistic locking).
+    case versionConflict(resource: String, id: Int64, expected: Int32, current: Int32)
+    /// Not enough stock for these products; the order was not placed.
+    case insufficientStock([StockShortage])
+    /// The order's status cannot change that way.
+    case illegalTransition(from: OrderStatus, to: OrderStatus)
+    /// A value is well-formed but not acceptable.
+    case invalidInput(field: String, reason: String)
+    /// The user is not a member of the organization.
+    case notMember(userId: Int64, organizationId: Int64)
+    /// The idempotency key was used before with a different request.
+    case idempotencyKeyReused(key: String)
+    /// The row is locked by another transaction and the operation does not wait (NOWAIT).
+    case busy(resource: String, id: Int64)
+    /// The operation conflicts with other data (e.g. an organization that still has orders).
+    case conflict(reason: String)
+    /// PostgreSQL is unreachable, or retries ran out: try again later.
+    case unavailable(reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let resource, let id): return "\(resource) \(id) not found"
+        case .duplicate(let field): return "that \(field) is already taken"
+        case .versionConflict(let resource, let id, let expected, let current):
+            return "\(resource) \(id) is at version \(current), not \(expected): it changed since it was read"
+        case .insufficientStock(let shortages):
+            return "insufficient stock for "
+                + shortages.map { "product \($0.productId) (requested \($0.requested), available \($0.available))" }
+                .joined(separator: ", ")
+        case .illegalTransition(let from, let to): return "an order cannot go from \(from.rawValue) to \(to.rawValue)"
+        case .invalidInput(let field, let reason): return "\(field): \(reason)"
+        case .notMember(let user, let organization): return "user \(user) is not a member of organization \(organization)"
+        case .idempotencyKeyReused(let key): return "idempotency key '\(key)' was used with a different request"
+        case .busy(let resource, let id): return "\(resource) \(id) is being changed by another request; retry"
+        case .conflict(let reason): return reason
+        case .unavailable(let reason): return "the database is unavailable: \(reason)"
+        }
+    }
+}
+
+public struct StockShortage: Sendable, Equatable, Codable {
+    public let productId: Int64
+    public let requested: Int
+    public let available: Int
+
+    public init(productId: Int64, requested: Int, available: Int) {
+        self.productId = productId
+        self.requested = requested
+        self.available = available
+    }
+}
+
+/// The fields of a PostgreSQL error, read once from PostgresNIO's typed errors.
+struct DatabaseFailure {
+    let sqlState: String?
+    let constraint: String?
+    let isConnectionFailure: Bool
+
+    init?(_ error: any Error) {
+        var underlying: any Error = error
+        if let transaction = error as? PostgresTransactionError {
+            underlying = transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error
+        }
+        guard let psql = underlying as? PSQLError else { return nil }
+        if let info = psql.serverInfo {
+            sqlState = info[.sqlState]
+            constraint = info[.constraintName]
+            isConnectionFailure = false
+        } else {
+            sqlState = nil
+            constraint = nil
+            isConnectionFailure = true
+        }
+    }
+
+    /// Serialization failure, deadlock, lock timeout: the transaction may succeed if run again.
+    var isRetryable: Bool { ["40001", "40P01", "55P03"].contains(sqlState ?? "") }
+}
+
+extension StoreError {
+    /// Classifies what PostgreSQL said into the store's vocabulary, once, by SQLSTATE and
+    /// constraint name. Anything unrecognised is returned unchanged (a bug to be logged).
+    static func classify(_ error: any Error) -> any Error {
+        if error is StoreError { return error }
+        guard let failure = DatabaseFailure(error) else { return error }
+        if failure.isConnectionFailure { return StoreError.unavailable(reason: "no connection to PostgreSQL") }
+        switch failure.sqlState {
+        case "40001", "40P01", "55P03": return StoreError.unavailable(reason: "contention persisted after retries")
+        case "57014": return StoreError.unavailable(reason: "a statement timed out")
+        case "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006":
+            return StoreError.unavailable(reason: "PostgreSQL is not accepting work")
+        case "22003": return StoreError.invalidInput(field: "amount", reason: "a number is out of range")
+        case "22001": return StoreError.invalidInput(field: "text", reason: "a value is too long")
+        case "SQ403": return StoreError.invalidInput(field: "organization_id", reason: "not a member")
+        default: break
+        }
+        switch failure.constraint {
+        case "users_email_key": return StoreError.duplicate(field: "email")
+        case "products_sku_key": return StoreError.duplicate(field: "sku")
+        case "organizations_slug_key": return StoreError.duplicate(field: "slug")
+        case "organization_members_pkey": return StoreError.duplicate(field: "membership")
+        case "idempotency_keys_pkey": return StoreError.duplicate(field: "idempotency_key")
+        case "products_stock_quantity_check": return StoreError.invalidInput(field: "stock_quantity", reason: "would go negative")
+        case "orders_user_id_fkey", "organization_members_user_id_fkey": return StoreError.notFound(resource: "user", id: "")
+        case "organization_members_organization_id_fkey": return StoreError.notFound(resource: "organization", id: "")
+        case "order_items_product_id_fkey": return StoreError.notFound(resource: "product", id: "")
+        case "orders_organization_id_fkey": return StoreError.conflict(reason: "the organization has orders")
+        case "organizations_slug_check":
+            return StoreError.invalidInput(field: "slug", reason: "lower-case letters, digits and single hyphens")
+        default: return error
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// Input rules, checked before any SQL runs so bad input changes nothing and says what is wrong.
+enum Validate {
+    static func text(_ value: String, field: String, maxLength: Int) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw StoreError.invalidInput(field: field, reason: "must not be empty") }
+        guard trimmed.count <= maxLength else {
+            throw StoreError.invalidInput(field: field, reason: "must be at most \(maxLength) characters")
+        }
+        guard !trimmed.unicodeScalars.contains(where: { $0.value == 0 }) else {
+            throw StoreError.invalidInput(field: field, reason: "must not contain NUL characters")
+        }
+        return trimmed
+    }
+
+    /// Trimmed; one `@` with something before it and a dotted domain after it; no spaces.
+    static func email(_ value: String) throws -> String {
+        let email = try text(value, field: "email", maxLength: 255)
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."), !email.contains(where: \.isWhitespace)
+        else {
+            throw StoreError.invalidInput(field: "email", reason: "must be an email address such as ada@example.com")
+        }
+        return email
+    }
+
+    /// At least zero, at most two decimal places, and within NUMERIC(10,2).
+    static func price(_ value: Decimal) throws -> Decimal {
+        guard value >= 0 else { throw StoreError.invalidInput(field: "price", reason: "must be at least 0") }
+        guard value < Decimal(100_000_000) else {
+            throw StoreError.invalidInput(field: "price", reason: "must be less than 100000000")
+        }
+        var rounded = Decimal()
+        var copy = value
+        NSDecimalRound(&rounded, &copy, 2, .plain)
+        guard rounded == value else { throw StoreError.invalidInput(field: "price", reason: "must have at most 2 decimal places") }
+        return value
+    }
+
+    static func stock(_ value: Int, field: String = "stock_quantity") throws -> Int32 {
+        guard value >= 0 else { throw StoreError.invalidInput(field: field, reason: "must be at least 0") }
+        guard let stock = Int32(exactly: value) else {
+            throw StoreError.invalidInput(field: field, reason: "must be at most \(Int32.max)")
+        }
+        return stock
+    }
+
+    static func slug(_ value: String) throws -> String {
+        let slug = try text(value, field: "slug", maxLength: 100)
+        let valid = slug.split(separator: "-", omittingEmptySubsequences: false).allSatisfy { part in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+        }
+        guard valid else {
+            throw StoreError.invalidInput(field: "slug", reason: "lower-case letters and digits, in words joined by single hyphens")
+        }
+        return slug
+    }
+
+    static func page(_ page: Int?) throws -> Int {
+        let page = page ?? 1
+        guard (1...1_000_000).contains(page) else {
+            throw StoreError.invalidInput(field: "page", reason: "must be from 1 to 1000000")
+        }
+        return page
+    }
+}

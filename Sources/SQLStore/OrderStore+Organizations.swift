@@ -1,0 +1,93 @@
+import Foundation
+import PostgresNIO
+
+extension OrderStore {
+    public func createOrganization(slug: String, name: String) async throws -> Organization {
+        let slug = try Validate.slug(slug)
+        let name = try Validate.text(name, field: "name", maxLength: 255)
+        return try await row(
+            "INSERT INTO organizations (slug, name) VALUES (\(slug), \(name)) RETURNING \(unescaped: Organization.columns)",
+            decode: Organization.init(row:)
+        ).orThrow(.conflict(reason: "the organization was not created"))
+    }
+
+    public func organization(id: Int64) async throws -> Organization {
+        try await row(
+            "SELECT \(unescaped: Organization.columns) FROM organizations WHERE id = \(id)", decode: Organization.init(row:)
+        ).orThrow(.notFound(resource: "organization", id: "\(id)"))
+    }
+
+    /// Adds a user to an organization; the organization and the user must exist, once each.
+    public func addMember(organizationId: Int64, userId: Int64, role: MemberRole) async throws -> Membership {
+        do {
+            return try await row(
+                """
+                INSERT INTO organization_members (organization_id, user_id, role)
+                VALUES (\(organizationId), \(userId), \(role.rawValue))
+                RETURNING \(unescaped: Membership.columns)
+                """, decode: Membership.init(row:)
+            ).orThrow(.conflict(reason: "the membership was not created"))
+        } catch StoreError.notFound(let resource, _) {
+            throw StoreError.notFound(resource: resource, id: resource == "user" ? "\(userId)" : "\(organizationId)")
+        }
+    }
+
+    /// Removes a membership. If it was the user's active organization, the trigger of migration
+    /// 008 clears it in the same statement.
+    public func removeMember(organizationId: Int64, userId: Int64) async throws {
+        let removed = try await row(
+            """
+            DELETE FROM organization_members WHERE organization_id = \(organizationId) AND user_id = \(userId)
+            RETURNING user_id
+            """
+        ) { try $0.decode(Int64.self) }
+        if removed == nil {
+            throw StoreError.notFound(resource: "membership", id: "organization \(organizationId), user \(userId)")
+        }
+    }
+
+    /// Makes `organizationId` the user's active organization through `set_user_active_org`
+    /// (which refuses non-members, SQLSTATE SQ403) and reads it back through
+    /// `get_user_active_org`, in one transaction: the setter's `FOR KEY SHARE` keeps the
+    /// membership in place until both have run.
+    public func setActiveOrganization(userId: Int64, organizationId: Int64) async throws -> ActiveOrganization {
+        do {
+            let active = try await transaction { connection in
+                try await connection.query("SELECT set_user_active_org(\(userId), \(organizationId))", logger: logger)
+                    .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
+                return try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
+            }
+            return try active.orThrow(.notMember(userId: userId, organizationId: organizationId))
+        } catch StoreError.invalidInput(field: "organization_id", _) {
+            // SQ403: say which of user, organization or membership is missing.
+            _ = try await user(id: userId)
+            _ = try await organization(id: organizationId)
+            throw StoreError.notMember(userId: userId, organizationId: organizationId)
+        }
+    }
+
+    /// The user's active organization (`get_user_active_org`); not found when none is set.
+    public func activeOrganization(userId: Int64) async throws -> ActiveOrganization {
+        let active = try await retrying {
+            try await client.withConnection { connection in
+                try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
+            }
+        }
+        if let active { return active }
+        _ = try await user(id: userId)
+        throw StoreError.notFound(resource: "active organization", id: "of user \(userId)")
+    }
+
+    private static func activeOrganization(
+        userId: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> ActiveOrganization? {
+        let rows = try await connection.query(
+            """
+            SELECT organization_id, organization_slug, organization_name, user_role FROM get_user_active_org(\(userId))
+            """, logger: logger)
+        for try await (id, slug, name, role) in rows.decode((Int64, String, String, String).self) {
+            return ActiveOrganization(organizationId: id, slug: slug, name: name, role: MemberRole(rawValue: role) ?? .member)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,195 @@
+import Crypto
+import Foundation
+import PostgresNIO
+
+/// One line of an order request.
+public struct OrderLine: Sendable, Hashable {
+    public let productId: Int64
+    public let quantity: Int
+
+    public init(productId: Int64, quantity: Int) {
+        self.productId = productId
+        self.quantity = quantity
+    }
+}
+
+extension OrderStore {
+    /// The most units of one product in one order, and the most lines: larger requests are
+    /// mistakes or abuse, and are refused before they take any lock.
+    public static let maxQuantityPerLine = 10_000
+    public static let maxLinesPerOrder = 100
+
+    /// Places an order: validates the user and every product, takes the stock, prices every line
+    /// from the database, writes the order, its items and its first status change, and returns
+    /// the complete order — in **one statement, one round trip**, atomic on its own.
+    ///
+    /// How it never oversells and never deadlocks:
+    /// - `locked` takes the product rows `FOR UPDATE` in ascending id order. Every order takes
+    ///   its locks in that same order, so concurrent orders queue but cannot deadlock.
+    /// - `taken` subtracts the stock; `CHECK (stock_quantity >= 0)` makes an oversell impossible:
+    ///   it aborts the whole statement (23514), and nothing of the order remains.
+    /// - A missing user or product fails the foreign keys of `orders` / `order_items` (23503),
+    ///   again aborting everything. Only on these failure paths does a second query run, to
+    ///   name what was missing or short.
+    ///
+    /// With an idempotency key, the key row is written in the same statement: a replay finds the
+    /// key and does nothing (then the original order is read back), and a concurrent duplicate
+    /// fails on the key's primary key and rolls back whole. Either way: one order, one decrement.
+    public func placeOrder(userId: Int64, lines: [OrderLine], idempotencyKey: String? = nil) async throws -> PlacedOrder {
+        let merged = try Self.merge(lines)
+        let key = try idempotencyKey.map { try Validate.text($0, field: "Idempotency-Key", maxLength: 255) }
+        let requestHash = key.map { _ in Self.requestHash(userId: userId, lines: merged) }
+        let productIds = merged.map(\.productId)
+        let quantities = merged.map { Int32($0.quantity) }
+
+        let query: PostgresQuery = """
+            WITH request AS (
+                SELECT product_id, quantity FROM unnest(\(productIds)::bigint[], \(quantities)::int[]) AS r(product_id, quantity)
+            ),
+            locked AS MATERIALIZED (
+                SELECT p.id, p.price FROM products p
+                WHERE p.id = ANY(\(productIds)::bigint[])
+                ORDER BY p.id
+                FOR UPDATE
+            ),
+            taken AS (
+                UPDATE products p
+                SET stock_quantity = p.stock_quantity - r.quantity, updated_at = now()
+                FROM request r JOIN locked l ON l.id = r.product_id
+                WHERE p.id = r.product_id
+                  AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = \(key))
+                RETURNING p.id, l.price, r.quantity
+            ),
+            placed AS (
+                INSERT INTO orders (user_id, order_number, status, total_amount, organization_id)
+                SELECT \(userId), 'SO-' || lpad(nextval('order_number_seq')::text, 8, '0'), 'pending',
+                       (SELECT sum(price * quantity) FROM taken),
+                       (SELECT active_org_id FROM users WHERE id = \(userId))
+                WHERE EXISTS (SELECT 1 FROM taken)
+                RETURNING \(unescaped: Order.columns)
+            ),
+            items AS (
+                -- From the request, not from what was taken: a product that does not exist has no
+                -- price (0 here) and fails order_items_product_id_fkey, aborting the statement.
+                INSERT INTO order_items (order_id, product_id, quantity, unit_price, subtotal)
+                SELECT placed.id, r.product_id, r.quantity, coalesce(t.price, 0), coalesce(t.price, 0) * r.quantity
+                FROM placed CROSS JOIN request r LEFT JOIN taken t ON t.id = r.product_id
+                RETURNING \(unescaped: OrderItem.columns)
+            ),
+            history AS (
+                INSERT INTO order_status_changes (order_id, from_status, to_status, changed_at)
+                SELECT id, NULL, 'pending', created_at FROM placed
+            ),
+            keyed AS (
+                INSERT INTO idempotency_keys (key, request_hash, order_id)
+                SELECT \(key), \(requestHash), id FROM placed WHERE \(key)::text IS NOT NULL
+            )
+            SELECT placed.*, items.*
+            FROM placed JOIN items ON items.order_id = placed.id
+            ORDER BY items.product_id
+            """
+        do {
+            let rows = try await rows(query) { row in
+                (try Order(row: row), try OrderItem(row: row, offset: 9))
+            }
+            if let first = rows.first {
+                StoreMetrics.orderPlaced()
+                return PlacedOrder(order: first.0.with(items: rows.compactMap(\.1)), created: true)
+            }
+        } catch let error as StoreError {
+            throw try await explain(error, userId: userId, lines: merged, key: key, requestHash: requestHash)
+        }
+        // Nothing was placed: the key was used before.
+        guard let key, let requestHash else { throw StoreError.conflict(reason: "the order was not placed") }
+        return try await replay(key: key, requestHash: requestHash)
+    }
+
+    /// Replaces a classified failure of the placement statement with one that names the culprit.
+    private func explain(
+        _ error: StoreError, userId: Int64, lines: [OrderLine], key: String?, requestHash: String?
+    ) async throws -> StoreError {
+        switch error {
+        case .invalidInput(field: "stock_quantity", _):
+            return .insufficientStock(try await shortages(lines))
+        case .notFound(resource: "user", _):
+            return .notFound(resource: "user", id: "\(userId)")
+        case .notFound(resource: "product", _):
+            let ids = lines.map(\.productId)
+            let found = Set(try await rows("SELECT id FROM products WHERE id = ANY(\(ids))") { try $0.decode(Int64.self) })
+            let missing = ids.filter { !found.contains($0) }.map(String.init).joined(separator: ", ")
+            return .notFound(resource: "product", id: missing)
+        case .duplicate(field: "idempotency_key"):
+            guard let key, let requestHash else { return error }
+            StoreMetrics.idempotentReplay()
+            do {
+                _ = try await replay(key: key, requestHash: requestHash)
+                return .duplicate(field: "idempotency_key")
+            } catch let replayError as StoreError {
+                return replayError
+            }
+        default:
+            return error
+        }
+    }
+
+    /// Stock that was short, read after the failed placement (for the error message only).
+    private func shortages(_ lines: [OrderLine]) async throws -> [StockShortage] {
+        let stock = Dictionary(
+            uniqueKeysWithValues: try await rows(
+                "SELECT id, stock_quantity FROM products WHERE id = ANY(\(lines.map(\.productId)))"
+            ) { try $0.decode((Int64, Int32).self) })
+        return lines.compactMap { line in
+            let available = Int(stock[line.productId] ?? 0)
+            return available < line.quantity
+                ? StockShortage(productId: line.productId, requested: line.quantity, available: available) : nil
+        }
+    }
+
+    /// The order an idempotency key created, if the request matches the one it was created by.
+    private func replay(key: String, requestHash: String) async throws -> PlacedOrder {
+        let stored = try await row(
+            "SELECT request_hash, order_id FROM idempotency_keys WHERE key = \(key)"
+        ) { try $0.decode((String, Int64).self) }
+        guard let stored else { throw StoreError.conflict(reason: "the order was not placed; retry") }
+        guard stored.0 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
+        return PlacedOrder(order: try await order(id: stored.1), created: false)
+    }
+
+    /// Merges lines of the same product and orders them by product id; refuses empty orders,
+    /// non-positive and absurd quantities.
+    static func merge(_ lines: [OrderLine]) throws -> [OrderLine] {
+        guard !lines.isEmpty else { throw StoreError.invalidInput(field: "items", reason: "an order needs at least one item") }
+        guard lines.count <= maxLinesPerOrder else {
+            throw StoreError.invalidInput(field: "items", reason: "an order has at most \(maxLinesPerOrder) lines")
+        }
+        var quantities: [Int64: Int] = [:]
+        for line in lines {
+            guard line.productId > 0 else { throw StoreError.invalidInput(field: "product_id", reason: "must be a positive id") }
+            guard line.quantity > 0 else { throw StoreError.invalidInput(field: "quantity", reason: "must be at least 1") }
+            guard line.quantity <= maxQuantityPerLine else {
+                throw StoreError.invalidInput(field: "quantity", reason: "must be at most \(maxQuantityPerLine)")
+            }
+            quantities[line.productId, default: 0] += line.quantity
+        }
+        return try quantities.sorted { $0.key < $1.key }.map { productId, quantity in
+            guard quantity <= maxQuantityPerLine else {
+                throw StoreError.invalidInput(field: "quantity", reason: "must be at most \(maxQuantityPerLine) per product")
+            }
+            return OrderLine(productId: productId, quantity: quantity)
+        }
+    }
+
+    /// SHA-256 of the request after merging, so that the same order written differently
+    /// (lines split or reordered) is recognised as the same request.
+    static func requestHash(userId: Int64, lines: [OrderLine]) -> String {
+        let canonical = "\(userId)|" + lines.map { "\($0.productId)x\($0.quantity)" }.joined(separator: ",")
+        return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The result of placing an order: the order, and whether this call created it (false when an
+/// idempotency key returned an earlier order).
+public struct PlacedOrder: Sendable {
+    public let order: Order
+    public let created: Bool
+}

@@ -1,0 +1,91 @@
+import Foundation
+import PostgresNIO
+
+extension OrderStore {
+    /// Creates a product; the SKU must be unique, the price exact to the cent.
+    public func createProduct(
+        sku: String, name: String, description: String?, price: Decimal, stockQuantity: Int
+    ) async throws -> Product {
+        let sku = try Validate.text(sku, field: "sku", maxLength: 100)
+        let name = try Validate.text(name, field: "name", maxLength: 255)
+        let price = try Validate.price(price)
+        let stock = try Validate.stock(stockQuantity)
+        let product = try await row(
+            """
+            INSERT INTO products (sku, name, description, price, stock_quantity)
+            VALUES (\(sku), \(name), \(description), \(price), \(stock))
+            RETURNING \(unescaped: Product.columns)
+            """, decode: Product.init(row:))
+        return try product.orThrow(.conflict(reason: "the product was not created"))
+    }
+
+    public func product(id: Int64) async throws -> Product {
+        try await row("SELECT \(unescaped: Product.columns) FROM products WHERE id = \(id)", decode: Product.init(row:))
+            .orThrow(.notFound(resource: "product", id: "\(id)"))
+    }
+
+    /// Products by id; `inStock` keeps those with stock, read through the partial index.
+    public func products(page: Int?, pageSize: Int?, inStock: Bool = false) async throws -> OffsetPage<Product> {
+        let page = try Validate.page(page)
+        let size = Paging.clamp(pageSize)
+        let filter = inStock ? "WHERE stock_quantity > 0" : ""
+        let rows = try await rows(
+            """
+            SELECT \(unescaped: Product.columns), count(*) OVER ()
+            FROM products \(unescaped: filter) ORDER BY id LIMIT \(size) OFFSET \((page - 1) * size)
+            """
+        ) { row in (try Product(row: row), try row.makeRandomAccess()[9].decode(Int.self)) }
+        // The window count comes with any row; past the last page, count separately.
+        let total = if let first = rows.first { first.1 } else { try await count("SELECT count(*) FROM products \(unescaped: filter)") }
+        return OffsetPage(items: rows.map(\.0), total: total, page: page, pageSize: size)
+    }
+
+    /// Changes the given fields if the product is still at `version` (optimistic locking).
+    public func updateProduct(
+        id: Int64, version: Int32, name: String?, description: String?, price: Decimal?, stockQuantity: Int?
+    ) async throws -> Product {
+        let name = try name.map { try Validate.text($0, field: "name", maxLength: 255) }
+        let price = try price.map(Validate.price)
+        let stock = try stockQuantity.map { try Validate.stock($0) }
+        let updated = try await row(
+            """
+            UPDATE products
+            SET name = coalesce(\(name), name), description = coalesce(\(description), description),
+                price = coalesce(\(price), price), stock_quantity = coalesce(\(stock), stock_quantity),
+                version = version + 1, updated_at = now()
+            WHERE id = \(id) AND version = \(version)
+            RETURNING \(unescaped: Product.columns)
+            """, decode: Product.init(row:))
+        if let updated { return updated }
+        throw try await staleOrMissing(table: "products", resource: "product", id: id, expected: version)
+    }
+
+    /// Adds `delta` (which may be negative) to a product's stock without waiting: if another
+    /// transaction holds the row (an order being placed), it answers ``StoreError/busy(resource:id:)``
+    /// at once (`FOR UPDATE NOWAIT`) instead of queueing behind it. Never retried: not waiting
+    /// is the point.
+    public func adjustStock(productId: Int64, delta: Int) async throws -> Product {
+        guard let delta = Int32(exactly: delta), delta != 0 else {
+            throw StoreError.invalidInput(field: "delta", reason: "must be a non-zero 32-bit integer")
+        }
+        do {
+            let rows = try await client.query(
+                """
+                WITH target AS (SELECT id FROM products WHERE id = \(productId) FOR UPDATE NOWAIT)
+                UPDATE products p SET stock_quantity = p.stock_quantity + \(delta), version = p.version + 1,
+                    updated_at = now()
+                FROM target WHERE p.id = target.id
+                RETURNING \(unescaped: Product.columns.split(separator: ",").map { "p." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                """, logger: logger)
+            for try await row in rows { return try Product(row: row) }
+        } catch {
+            let failure = DatabaseFailure(error)
+            if failure?.sqlState == "55P03" { throw StoreError.busy(resource: "product", id: productId) }
+            if failure?.constraint == "products_stock_quantity_check" {
+                throw StoreError.invalidInput(field: "delta", reason: "would make the stock negative")
+            }
+            throw StoreError.classify(error)
+        }
+        throw StoreError.notFound(resource: "product", id: "\(productId)")
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SQLStore
+import SQLStoreMigrations
+import TestSupport
+
+/// A fresh, migrated database with a running pool and a store on it.
+func withStore<Result: Sendable>(
+    maxConnections: Int = 20, _ body: (OrderStore, TestDatabase) async throws -> Result
+) async throws -> Result {
+    try await TestDatabase.withFresh { database in
+        try await MigrationRunner(
+            migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
+            logger: TestDatabase.logger
+        ).up()
+        var settings = DatabaseSettings(url: database.url)
+        settings.maxOpenConnections = maxConnections
+        settings.maxIdleConnections = 1
+        settings.statementTimeout = .seconds(30)
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let store = OrderStore(client: client, cursorSecret: "test", logger: TestDatabase.logger)
+            return try await body(store, database)
+        }
+    }
+}
+
+extension OrderStore {
+    /// A user and products with the given stock, for tests that place orders.
+    func seed(stock: [Int], price: Decimal = Decimal(string: "9.99")!) async throws -> (User, [Product]) {
+        let user = try await createUser(email: "buyer-\(UUID().uuidString.prefix(8))@example.com", name: "Buyer")
+        var products: [Product] = []
+        for (index, quantity) in stock.enumerated() {
+            products.append(
+                try await createProduct(
+                    sku: "SKU-\(index)-\(UUID().uuidString.prefix(6))", name: "Product \(index)", description: nil,
+                    price: price, stockQuantity: quantity))
+        }
+        return (user, products)
+    }
+}
+
+/// Stock conservation, checked in SQL: for every product, initial stock equals current stock
+/// plus units in orders that are not cancelled; and no stock is negative.
+func stockIsConserved(_ database: TestDatabase, initial: [Int64: Int]) async throws -> Bool {
+    let rows = try await database.withConnection { connection in
+        try await connection.query(
+            """
+            SELECT p.id, p.stock_quantity, coalesce(sum(i.quantity) FILTER (WHERE o.status <> 'cancelled'), 0)::int
+            FROM products p
+            LEFT JOIN order_items i ON i.product_id = p.id
+            LEFT JOIN orders o ON o.id = i.order_id
+            GROUP BY p.id
+            """, logger: TestDatabase.logger
+        ).decode((Int64, Int32, Int32).self).reduce(into: [(Int64, Int32, Int32)]()) { $0.append($1) }
+    }
+    return rows.allSatisfy { id, stock, sold in
+        stock >= 0 && Int(stock) + Int(sold) == initial[id]
+    }
+}
