@@ -41,9 +41,10 @@ struct MigrateCommandTests {
                 let status = try await process.wait()
                 #expect(status == 0, "\(process.output)")
             }
+            let shipped = try SchemaMigrations.load().count
             let once = try await database.scalar(
                 """
-                SELECT bool_and(n = 1) AND count(*) = 10
+                SELECT bool_and(n = 1) AND count(*) = \(shipped)
                 FROM (SELECT version, count(*) AS n FROM schema_migrations_history WHERE success GROUP BY version) s
                 """, as: Bool.self)
             #expect(once == true)
@@ -134,7 +135,7 @@ struct MigrateCommandTests {
             }
             let document = try JSONDecoder().decode(Document.self, from: Data(status.output.utf8))
             #expect(document.current_version == 3)
-            #expect(document.migrations.filter { $0.state == "pending" }.count == 7)
+            #expect(document.migrations.filter { $0.state == "pending" }.count == (try SchemaMigrations.load().count) - 3)
 
             let behind = try sqlstore(["migrate", "verify"], database: database)
             #expect(try await behind.wait() == 1)
@@ -169,7 +170,8 @@ struct MigrateCommandTests {
         let environment: [String: String?] = ["DATABASE_URL": nil, "SQLSTORE_HOME": home.path]
         let up = try ChildProcess(try sqlstoreExecutable(), ["migrate", "up"], environment: environment)
         #expect(try await up.wait() == 0, "\(up.output)")
-        #expect(up.output.contains("applied  010_index_orders_organization"))
+        let newest = try #require(try SchemaMigrations.load().last)
+        #expect(up.output.contains("applied  \(newest.id)"))
         #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("data/postmaster.pid").path),
             "the cluster is stopped again")
 

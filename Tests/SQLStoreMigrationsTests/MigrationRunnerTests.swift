@@ -297,7 +297,13 @@ struct MigrationRunnerTests {
                 try await blocker.query("BEGIN", logger: TestDatabase.logger)
                 try await blocker.query("LOCK TABLE busy IN ACCESS SHARE MODE", logger: TestDatabase.logger)
                 async let applied = runner.up()
-                try await Task.sleep(for: .milliseconds(700))
+                // Hold the lock until the runner has timed out on it at least once.
+                for _ in 0..<500 {
+                    let timedOut = try await database.scalar(
+                        "SELECT count(*) FROM schema_migrations_history WHERE sqlstate = '55P03'", as: Int.self)
+                    if (timedOut ?? 0) > 0 { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 try await blocker.query("COMMIT", logger: TestDatabase.logger)
                 #expect(try await applied.count == 1)
             }

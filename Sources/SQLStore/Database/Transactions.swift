@@ -10,9 +10,9 @@ public enum IsolationLevel: String, Sendable {
 
 /// How often and how long a transaction is retried after 40001, 40P01 or 55P03.
 public struct RetryPolicy: Sendable {
-    public var maxAttempts = 5
-    public var baseDelay: Duration = .milliseconds(2)
-    public var maxDelay: Duration = .milliseconds(100)
+    public var maxAttempts = 6
+    public var baseDelay: Duration = .milliseconds(5)
+    public var maxDelay: Duration = .milliseconds(200)
     /// No retry starts after this much time has passed since the first attempt.
     public var budget: Duration = .seconds(2)
 

@@ -1,0 +1,144 @@
+import Foundation
+import PostgresNIO
+import SQLStore
+import Testing
+import TestSupport
+
+@Suite("Users, products and organizations")
+struct CatalogTests {
+    @Test("emails are trimmed, validated and unique")
+    func users() async throws {
+        try await withStore { store, _ in
+            let user = try await store.createUser(email: "  ada@example.com ", name: " Ada ")
+            #expect(user.email == "ada@example.com" && user.name == "Ada" && user.version == 1)
+            #expect(try await store.user(id: user.id) == user)
+            await #expect(throws: StoreError.duplicate(field: "email")) {
+                try await store.createUser(email: "ada@example.com", name: "Another")
+            }
+            for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "ada@example"] {
+                await #expect(throws: StoreError.self) { try await store.createUser(email: bad, name: "X") }
+            }
+            await #expect(throws: StoreError.self) { try await store.createUser(email: "x@example.com", name: "   ") }
+            await #expect(throws: StoreError.notFound(resource: "user", id: "77")) { try await store.user(id: 77) }
+        }
+    }
+
+    @Test("updates are optimistic: the current version wins, a stale one is refused")
+    func optimisticUpdates() async throws {
+        try await withStore { store, _ in
+            let user = try await store.createUser(email: "bob@example.com", name: "Bob")
+            let renamed = try await store.updateUser(id: user.id, version: 1, email: nil, name: "Robert")
+            #expect(renamed.name == "Robert" && renamed.version == 2 && renamed.email == user.email)
+            await #expect(throws: StoreError.versionConflict(resource: "user", id: user.id, expected: 1, current: 2)) {
+                try await store.updateUser(id: user.id, version: 1, email: nil, name: "Bobby")
+            }
+            let (_, products) = try await store.seed(stock: [4])
+            let repriced = try await store.updateProduct(
+                id: products[0].id, version: 1, name: nil, description: "now cheaper", price: Decimal(string: "5.25"),
+                stockQuantity: nil)
+            #expect(repriced.price == Decimal(string: "5.25")! && repriced.stockQuantity == 4 && repriced.description == "now cheaper")
+            await #expect(throws: StoreError.notFound(resource: "product", id: "999")) {
+                try await store.updateProduct(id: 999, version: 1, name: "x", description: nil, price: nil, stockQuantity: nil)
+            }
+        }
+    }
+
+    @Test("prices are exact to the cent: more decimals, negative and oversized prices are refused")
+    func prices() async throws {
+        try await withStore { store, _ in
+            let product = try await store.createProduct(
+                sku: "EXACT", name: "Exact", description: nil, price: Decimal(string: "0.10")!, stockQuantity: 1)
+            #expect(product.price == Decimal(string: "0.1")!)
+            for bad in ["1.005", "-1", "100000000"] {
+                await #expect(throws: StoreError.self) {
+                    try await store.createProduct(sku: "BAD\(bad)", name: "Bad", description: nil, price: Decimal(string: bad)!, stockQuantity: 1)
+                }
+            }
+            await #expect(throws: StoreError.duplicate(field: "sku")) {
+                try await store.createProduct(sku: "EXACT", name: "Again", description: nil, price: 1, stockQuantity: 1)
+            }
+        }
+    }
+
+    @Test("a stock adjustment answers busy at once while an order holds the product, instead of waiting")
+    func adjustStockFailsFast() async throws {
+        try await withStore { store, database in
+            let (_, products) = try await store.seed(stock: [10])
+            let id = products[0].id
+            try await database.withConnection { holder in
+                try await holder.query("BEGIN", logger: TestDatabase.logger)
+                try await holder.query("SELECT 1 FROM products WHERE id = \(id) FOR UPDATE", logger: TestDatabase.logger)
+                let started = ContinuousClock.now
+                await #expect(throws: StoreError.busy(resource: "product", id: id)) {
+                    try await store.adjustStock(productId: id, delta: 5)
+                }
+                #expect(ContinuousClock.now - started < .seconds(1), "it did not wait for the lock")
+                try await holder.query("ROLLBACK", logger: TestDatabase.logger)
+            }
+            #expect(try await store.adjustStock(productId: id, delta: -4).stockQuantity == 6)
+            await #expect(throws: StoreError.self) { try await store.adjustStock(productId: id, delta: -7) }
+        }
+    }
+
+    @Test("memberships: removing a member whose active organization it was clears it")
+    func organizations() async throws {
+        try await withStore { store, _ in
+            let user = try await store.createUser(email: "m@example.com", name: "M")
+            let acme = try await store.createOrganization(slug: "acme", name: "Acme")
+            let globex = try await store.createOrganization(slug: "globex", name: "Globex")
+            await #expect(throws: StoreError.duplicate(field: "slug")) { try await store.createOrganization(slug: "acme", name: "A") }
+            await #expect(throws: StoreError.self) { try await store.createOrganization(slug: "Not A Slug", name: "A") }
+            _ = try await store.addMember(organizationId: acme.id, userId: user.id, role: .owner)
+            await #expect(throws: StoreError.duplicate(field: "membership")) {
+                try await store.addMember(organizationId: acme.id, userId: user.id, role: .admin)
+            }
+            await #expect(throws: StoreError.notFound(resource: "user", id: "4040")) {
+                try await store.addMember(organizationId: acme.id, userId: 4040, role: .member)
+            }
+            await #expect(throws: StoreError.notMember(userId: user.id, organizationId: globex.id)) {
+                try await store.setActiveOrganization(userId: user.id, organizationId: globex.id)
+            }
+            await #expect(throws: StoreError.notFound(resource: "active organization", id: "of user \(user.id)")) {
+                try await store.activeOrganization(userId: user.id)
+            }
+            let active = try await store.setActiveOrganization(userId: user.id, organizationId: acme.id)
+            #expect(active.organizationId == acme.id && active.slug == "acme" && active.name == "Acme" && active.role == .owner)
+            #expect(try await store.activeOrganization(userId: user.id) == active)
+
+            try await store.removeMember(organizationId: acme.id, userId: user.id)
+            #expect(try await store.user(id: user.id).activeOrgId == nil)
+            await #expect(throws: StoreError.self) { try await store.removeMember(organizationId: acme.id, userId: user.id) }
+        }
+    }
+
+    @Test("a serialization failure is retried and the transaction succeeds")
+    func serializationFailureIsRetried() async throws {
+        try await withStore { store, database in
+            try await database.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT NOT NULL)")
+            try await database.execute("INSERT INTO counters VALUES (1, 0)")
+            let attempts = Attempts()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await store.transaction(.serializable) { connection in
+                            await attempts.increment()
+                            let rows = try await connection.query("SELECT value FROM counters WHERE id = 1", logger: TestDatabase.logger)
+                            var value = 0
+                            for try await current in rows.decode(Int.self) { value = current }
+                            try await Task.sleep(for: .milliseconds(5))
+                            try await connection.query("UPDATE counters SET value = \(value + 1) WHERE id = 1", logger: TestDatabase.logger)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await database.scalar("SELECT value FROM counters", as: Int.self) == 4, "no update was lost")
+            #expect(await attempts.count > 4, "some transactions failed with 40001 and were run again")
+        }
+    }
+}
+
+actor Attempts {
+    var count = 0
+    func increment() { count += 1 }
+}
