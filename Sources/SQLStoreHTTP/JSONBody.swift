@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// JSON in and out: snake_case keys, RFC 3339 UTC timestamps.
+enum JSONBody {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads at most `limit` bytes of body (413 beyond) and decodes it, answering 400 with the
+    /// field at fault for malformed JSON, missing fields and wrong types.
+    static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, limit: Int) async throws -> Value {
+        var request = request
+        let buffer = try await request.collectBody(upTo: limit)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(Value.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(describe(error), code: "invalid_body", field: field(of: error))
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON", code: "malformed_json")
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? convertToSnakeCase($0.stringValue) }.joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
+    }
+
+    private static func field(of error: DecodingError) -> String? {
+        switch error {
+        case .keyNotFound(let key, let context): return path(context.codingPath + [key])
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? nil : path(context.codingPath)
+        @unknown default: return nil
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field '\(path(context.codingPath + [key]))'"
+        case .typeMismatch(let type, let context):
+            return "field '\(path(context.codingPath))' has the wrong type (expected \(typeName(type)))"
+        case .valueNotFound(let type, let context):
+            return "field '\(path(context.codingPath))' must not be null (expected \(typeName(type)))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty
+                ? "the body is not valid JSON" : "field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
+        @unknown default: return "the body could not be read"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Bool.Type: return "a boolean"
+        default: return "\(type)".lowercased()
+        }
+    }
+
+    private static func convertToSnakeCase(_ key: String) -> String {
+        key.reduce(into: "") { result, character in
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
+    }
+}
