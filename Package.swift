@@ -118,6 +118,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SQLStoreHTTPTests",
+            dependencies: [
+                "SQLStore", "SQLStoreMigrations", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SQLStoreCLITests",
             dependencies: ["SQLStoreMigrations", "SQLStore", "TestSupport"],
             swiftSettings: swiftSettings

@@ -99,9 +99,12 @@ extension OrderStore {
         } catch let error as StoreError {
             throw try await explain(error, userId: userId, lines: merged, key: key, requestHash: requestHash)
         }
-        // Nothing was placed: the key was used before.
-        guard let key, let requestHash else { throw StoreError.conflict(reason: "the order was not placed") }
-        return try await replay(key: key, requestHash: requestHash)
+        // Nothing was placed: the key was used before, or no requested product exists (so no
+        // stock was taken and no foreign key was reached).
+        if let key, let requestHash, try await row("SELECT 1 FROM idempotency_keys WHERE key = \(key)", decode: { _ in true }) != nil {
+            return try await replay(key: key, requestHash: requestHash)
+        }
+        throw try await explain(.notFound(resource: "product", id: ""), userId: userId, lines: merged, key: key, requestHash: requestHash)
     }
 
     /// Replaces a classified failure of the placement statement with one that names the culprit.

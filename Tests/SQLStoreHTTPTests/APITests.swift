@@ -1,0 +1,219 @@
+import Foundation
+import PostgresNIO
+import SQLStoreMigrations
+import Testing
+import TestSupport
+
+/// The API over real HTTP: a `sqlstore serve` process per suite test, real PostgreSQL behind it.
+@Suite("HTTP API")
+struct APITests {
+    @Test("users: create (trimmed), read, page, optimistic update, and each error class")
+    func users() async throws {
+        try await ServerProcess.withServer { server in
+            let created = try await server.request("POST", "/users", json: ["email": " ada@example.com ", "name": "Ada"])
+            #expect(created.status == 201)
+            #expect(created.json["email"] as? String == "ada@example.com")
+            #expect(created.json.keys.sorted() == ["active_org_id", "created_at", "email", "id", "name", "updated_at", "version"])
+            let id = try #require(created.json["id"] as? Int)
+
+            #expect(try await server.request("GET", "/users/\(id)").json["name"] as? String == "Ada")
+            #expect(try await server.request("POST", "/users", json: ["email": "ada@example.com", "name": "B"]).code == "duplicate")
+            let invalid = try await server.request("POST", "/users", json: ["email": "not-an-email", "name": "B"])
+            #expect(invalid.status == 422 && invalid.code == "invalid_input")
+            let missing = try await server.request("POST", "/users", json: ["email": "b@example.com"])
+            #expect(missing.status == 400 && missing.code == "invalid_body")
+            #expect(try await server.request("GET", "/users/999999").status == 404)
+            #expect(try await server.request("GET", "/users/abc").status == 400)
+            #expect(try await server.request("GET", "/users/-1").status == 400)
+
+            let page = try await server.request("GET", "/users?page=1&page_size=10")
+            #expect(page.json["total"] as? Int == 1 && page.json["total_pages"] as? Int == 1 && page.json["page_size"] as? Int == 10)
+            #expect(try await server.request("GET", "/users?page=x").status == 400)
+
+            let renamed = try await server.request("PATCH", "/users/\(id)", json: ["version": 1, "name": "Ada L."])
+            #expect(renamed.status == 200 && renamed.json["version"] as? Int == 2)
+            let stale = try await server.request("PATCH", "/users/\(id)", json: ["version": 1, "name": "X"])
+            #expect(stale.status == 409 && stale.code == "version_conflict")
+        }
+    }
+
+    @Test("products: the reference's request shapes, exact money, in-stock pages, and validation")
+    func products() async throws {
+        try await ServerProcess.withServer { server in
+            let created = try await server.request("POST", "/products", json: ["sku": "MUG", "name": "Mug", "price": 12.5, "stock": 3])
+            #expect(created.status == 201)
+            #expect(created.json["price"] as? String == "12.50" && created.json["stock_quantity"] as? Int == 3)
+            let exact = try await server.request(
+                "POST", "/products", json: ["sku": "PEN", "name": "Pen", "price": "0.10", "stock_quantity": 0])
+            #expect(exact.json["price"] as? String == "0.10")
+            #expect(try await server.request("POST", "/products", json: ["sku": "X", "name": "X", "price": "1.005"]).status == 422)
+            #expect(try await server.request("POST", "/products", json: ["sku": "Y", "name": "Y", "price": -1]).status == 422)
+            #expect(try await server.request("POST", "/products", json: ["sku": "Z", "name": "Z", "price": "abc"]).status == 400)
+            #expect(try await server.request("POST", "/products", json: ["sku": "MUG", "name": "Again", "price": 1]).status == 409)
+
+            let inStock = try await server.request("GET", "/products?in_stock=true")
+            #expect(inStock.json["total"] as? Int == 1)
+            #expect(try await server.request("GET", "/products?in_stock=maybe").status == 400)
+            let id = try #require(created.json["id"] as? Int)
+            let adjusted = try await server.request("POST", "/products/\(id)/stock-adjustments", json: ["delta": 5])
+            #expect(adjusted.json["stock_quantity"] as? Int == 8)
+        }
+    }
+
+    @Test("orders: place, read, idempotent replay, lifecycle, pages, and every refusal")
+    func orders() async throws {
+        try await ServerProcess.withServer { server in
+            let user = try await server.request("POST", "/users", json: ["email": "o@example.com", "name": "O"]).json["id"] as? Int
+            let product = try await server.request("POST", "/products", json: ["sku": "TEA", "name": "Tea", "price": "4.20", "stock": 5])
+                .json["id"] as? Int
+            let (userId, productId) = (try #require(user), try #require(product))
+            let body: [String: Any] = ["user_id": userId, "items": [["product_id": productId, "quantity": 2]]]
+
+            let placed = try await server.request("POST", "/orders", json: body, headers: ["Idempotency-Key": "k-1"])
+            #expect(placed.status == 201)
+            #expect(placed.json["total_amount"] as? String == "8.40")
+            let orderId = try #require(placed.json["id"] as? Int)
+            #expect(placed.header("Location") == "/orders/\(orderId)")
+            let replay = try await server.request("POST", "/orders", json: body, headers: ["Idempotency-Key": "k-1"])
+            #expect(replay.status == 201 && replay.json["id"] as? Int == orderId && replay.header("Idempotent-Replayed") == "true")
+            let reused = try await server.request(
+                "POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 1]]],
+                headers: ["Idempotency-Key": "k-1"])
+            #expect(reused.status == 422 && reused.code == "idempotency_key_reused")
+
+            let short = try await server.request("POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 4]]])
+            #expect(short.status == 409 && short.code == "insufficient_stock")
+            let missing = try await server.request("POST", "/orders", json: ["user_id": userId, "items": [["product_id": 987654, "quantity": 1]]])
+            #expect(missing.status == 404)
+            let empty = try await server.request("POST", "/orders", json: ["user_id": userId, "items": []])
+            #expect(empty.status == 422)
+            let huge = try await server.request("POST", "/orders", raw: Data(#"{"user_id": 99999999999999999999999, "items": []}"#.utf8))
+            #expect(huge.status == 400)
+            let absurd = try await server.request("POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 3_000_000_000]]])
+            #expect(absurd.status == 422)
+            #expect(try await server.request("GET", "/products/\(productId)").json["stock_quantity"] as? Int == 3)
+
+            let read = try await server.request("GET", "/orders/\(orderId)")
+            #expect((read.json["items"] as? [[String: Any]])?.first?["unit_price"] as? String == "4.20")
+            let confirmed = try await server.request("PATCH", "/orders/\(orderId)", json: ["status": "confirmed", "version": 1])
+            #expect(confirmed.status == 200 && confirmed.json["status"] as? String == "confirmed")
+            let illegal = try await server.request("PATCH", "/orders/\(orderId)", json: ["status": "delivered", "version": 2])
+            #expect(illegal.status == 409 && illegal.code == "illegal_transition")
+            let unknown = try await server.request("PATCH", "/orders/\(orderId)", json: ["status": "teleported", "version": 2])
+            #expect(unknown.status == 422)
+            let stale = try await server.request("PATCH", "/orders/\(orderId)", json: ["status": "shipped", "version": 1])
+            #expect(stale.status == 409 && stale.code == "version_conflict")
+
+            let page = try await server.request("GET", "/users/\(userId)/orders?limit=10")
+            #expect((page.json["items"] as? [Any])?.count == 1 && page.json["has_more"] as? Bool == false)
+            #expect(page.json.keys.contains("next_cursor"))
+            let badCursor = try await server.request("GET", "/users/\(userId)/orders?cursor=forged")
+            #expect(badCursor.status == 400 && badCursor.code == "invalid_cursor")
+        }
+    }
+
+    @Test("organizations: membership, active organization (403 for non-members), removal clears it")
+    func organizations() async throws {
+        try await ServerProcess.withServer { server in
+            let userId = try #require(try await server.request("POST", "/users", json: ["email": "m@example.com", "name": "M"]).json["id"] as? Int)
+            let org = try await server.request("POST", "/organizations", json: ["slug": "acme", "name": "Acme"])
+            #expect(org.status == 201)
+            let orgId = try #require(org.json["id"] as? Int)
+            #expect(try await server.request("POST", "/organizations", json: ["slug": "acme", "name": "Again"]).status == 409)
+            #expect(try await server.request("POST", "/organizations", json: ["slug": "Bad Slug", "name": "B"]).status == 422)
+
+            let notMember = try await server.request("PUT", "/users/\(userId)/active-organization", json: ["organization_id": orgId])
+            #expect(notMember.status == 403 && notMember.code == "not_a_member")
+            let member = try await server.request("POST", "/organizations/\(orgId)/members", json: ["user_id": userId, "role": "admin"])
+            #expect(member.status == 201 && member.json["role"] as? String == "admin")
+            #expect(try await server.request("POST", "/organizations/\(orgId)/members", json: ["user_id": userId, "role": "king"]).status == 422)
+            let active = try await server.request("PUT", "/users/\(userId)/active-organization", json: ["organization_id": orgId])
+            #expect(active.status == 200 && active.json["slug"] as? String == "acme" && active.json["role"] as? String == "admin")
+            #expect(try await server.request("GET", "/users/\(userId)/active-organization").status == 200)
+            #expect(try await server.request("GET", "/organizations/\(orgId)/orders").status == 200)
+
+            #expect(try await server.request("DELETE", "/organizations/\(orgId)/members/\(userId)").status == 204)
+            #expect(try await server.request("GET", "/users/\(userId)/active-organization").status == 404)
+            #expect(try await server.request("DELETE", "/organizations/\(orgId)/members/\(userId)").status == 404)
+        }
+    }
+
+    @Test("malformed JSON is 400, an oversized body 413, an unknown route a JSON 404")
+    func badRequests() async throws {
+        try await ServerProcess.withServer(arguments: ["--body-limit", "4096"]) { server in
+            let malformed = try await server.request("POST", "/users", raw: Data("{not json".utf8))
+            #expect(malformed.status == 400 && malformed.code == "invalid_body")
+            let big = try await server.request("POST", "/users", raw: Data(("{\"name\":\"" + String(repeating: "x", count: 10_000) + "\"}").utf8))
+            #expect(big.status == 413 && big.code == "payload_too_large")
+            let nowhere = try await server.request("GET", "/nowhere")
+            #expect(nowhere.status == 404 && nowhere.code == "not_found")
+            #expect(try await server.request("POST", "/users", json: ["email": "still@works.io", "name": "OK"]).status == 201)
+        }
+    }
+
+    @Test("health, metrics and the OpenAPI document are served")
+    func operations() async throws {
+        try await ServerProcess.withServer { server in
+            #expect(try await server.request("GET", "/health/live").status == 200)
+            #expect(try await server.request("GET", "/health/ready").status == 200)
+            let user = try await server.request("POST", "/users", json: ["email": "x@example.com", "name": "X"]).json["id"] as? Int
+            let product = try await server.request("POST", "/products", json: ["sku": "M", "name": "M", "price": 1, "stock": 1]).json["id"] as? Int
+            let order = try await server.request(
+                "POST", "/orders", json: ["user_id": try #require(user), "items": [["product_id": try #require(product), "quantity": 1]]])
+            #expect(order.status == 201)
+            let metrics = try await server.request("GET", "/metrics")
+            #expect(metrics.status == 200)
+            let text = String(decoding: metrics.body, as: UTF8.self)
+            #expect(text.contains("http_server_request_duration"))
+            #expect(text.contains("sqlstore_orders_placed_total 1"))
+            let document = try await server.request("GET", "/openapi.yaml")
+            #expect(document.status == 200 && String(decoding: document.body, as: UTF8.self).hasPrefix("openapi: 3.1"))
+        }
+    }
+
+    @Test("concurrent orders through the API: only 201 or sold-out 409, and stock is conserved")
+    func concurrentOrders() async throws {
+        try await ServerProcess.withServer { server in
+            let userId = try #require(try await server.request("POST", "/users", json: ["email": "c@example.com", "name": "C"]).json["id"] as? Int)
+            var productIds: [Int] = []
+            for index in 0..<2 {
+                let product = try await server.request("POST", "/products", json: ["sku": "HOT-\(index)", "name": "Hot", "price": "1.00", "stock": 25])
+                productIds.append(try #require(product.json["id"] as? Int))
+            }
+            let ids = productIds
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<80 {
+                    group.addTask {
+                        let lines = [["product_id": ids[index % 2], "quantity": 1], ["product_id": ids[(index + 1) % 2], "quantity": 1]]
+                        return try await server.request("POST", "/orders", json: ["user_id": userId, "items": lines]).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(Set(statuses).isSubset(of: [201, 409]))
+            #expect(statuses.filter { $0 == 201 }.count == 25)
+            let conserved = try await server.database.scalar(
+                """
+                SELECT bool_and(p.stock_quantity >= 0 AND p.stock_quantity + coalesce(s.sold, 0) = 25)
+                FROM products p LEFT JOIN (SELECT product_id, sum(quantity) AS sold FROM order_items GROUP BY product_id) s
+                  ON s.product_id = p.id
+                """, as: Bool.self)
+            #expect(conserved == true)
+            let orders = try await server.database.scalar("SELECT count(*) FROM orders", as: Int.self)
+            #expect(orders == 25)
+        }
+    }
+}
+
+@Suite("sqlstore serve")
+struct ServeCommandTests {
+    @Test("with a DATABASE_URL whose schema is behind, serve refuses and names the fix")
+    func refusesStaleSchema() async throws {
+        try await TestDatabase.withFresh { database in
+            let process = try ChildProcess(
+                try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString])
+            #expect(try await process.wait() == 1)
+            #expect(process.output.contains("sqlstore migrate up"), "\(process.output)")
+        }
+    }
+}

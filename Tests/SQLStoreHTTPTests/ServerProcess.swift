@@ -1,0 +1,105 @@
+import Foundation
+import SQLStore
+import SQLStoreMigrations
+import TestSupport
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sqlstore serve` as a separate process on a free loopback port, over a fresh migrated
+/// database: the API tests speak real HTTP to the real server.
+final class ServerProcess: Sendable {
+    let process: ChildProcess
+    let baseURL: URL
+    let database: TestDatabase
+
+    static func withServer<Result: Sendable>(
+        arguments: [String] = [], _ body: (ServerProcess) async throws -> Result
+    ) async throws -> Result {
+        try await TestDatabase.withFresh { database in
+            try await MigrationRunner(
+                migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
+                logger: TestDatabase.logger
+            ).up()
+            let server = try await ServerProcess(database: database, arguments: arguments)
+            do {
+                let result = try await body(server)
+                try await server.stop()
+                return result
+            } catch {
+                server.process.signal(SIGKILL)
+                throw error
+            }
+        }
+    }
+
+    init(database: TestDatabase, arguments: [String]) async throws {
+        let port = try Self.freePort()
+        self.database = database
+        self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
+        process = try ChildProcess(
+            try sqlstoreExecutable(),
+            ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", database.url.urlString] + arguments,
+            environment: ["LOG_LEVEL": "warning"])
+        for _ in 0..<300 {
+            if let response = try? await request("GET", "/health/live"), response.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("the server did not start:\n\(process.output)")
+    }
+
+    /// SIGTERM, then the exit status must be 0 (graceful shutdown).
+    func stop() async throws {
+        process.signal(SIGTERM)
+        let status = try await process.wait(timeout: .seconds(30))
+        guard status == 0 else { throw TestSetupError("serve exited \(status):\n\(process.output)") }
+    }
+
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var code: String? { json["code"] as? String }
+        func header(_ name: String) -> String? {
+            headers.first { $0.key.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    func request(_ method: String, _ path: String, json: Any? = nil, raw: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        var request = URLRequest(url: URL(string: path, relativeTo: baseURL)!)
+        request.httpMethod = method
+        if let json { request.httpBody = try JSONSerialization.data(withJSONObject: json) }
+        if let raw { request.httpBody = raw }
+        if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestSetupError("cannot bind a port") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(socket, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
