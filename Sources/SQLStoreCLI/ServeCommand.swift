@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (default 1048576).") var bodyLimit: Int?
     @Option(help: "Order workers to run inside the server (default 0).") var workers = 0
     @Flag(help: "Serve even if the schema is behind the migrations.") var allowStaleSchema = false
+    @Flag(help: "Fill an empty store with a small demo catalogue (users, products, an organization).") var demo = false
 
     func run() async throws {
         try await reportingFailures {
@@ -82,9 +83,10 @@ struct ServeCommand: AsyncParsableCommand {
                 let client = PostgresClient(configuration: try databaseSettings.clientConfiguration(), backgroundLogger: logger)
                 let orderStore = OrderStore(client: client, cursorSecret: store.secret(url: url), logger: logger)
 
-                let services: [any Service] = [client] + (0..<workers).map { _ in
+                var services: [any Service] = [client] + (0..<workers).map { _ in
                     OrderWorker(store: orderStore, logger: logger) as any Service
                 }
+                if demo { services.append(DemoSeeder(store: orderStore, logger: logger)) }
                 let app = buildApplication(
                     settings: settings, store: orderStore, services: services,
                     readiness: { await orderStore.schemaStatus(expected: migrations) },
@@ -137,4 +139,15 @@ func serverLogger() -> Logger {
     var logger = Logger(label: "sqlstore") { StreamLogHandler.standardError(label: $0) }
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
+}
+
+/// Seeds the demo catalogue once the pool runs, then waits for shutdown like any service.
+struct DemoSeeder: Service {
+    let store: OrderStore
+    let logger: Logger
+
+    func run() async throws {
+        try await DemoCatalogue.seed(store: store, logger: logger)
+        try? await gracefulShutdown()
+    }
 }
