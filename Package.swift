@@ -98,6 +98,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

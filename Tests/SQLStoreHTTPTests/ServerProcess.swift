@@ -20,11 +20,7 @@ final class ServerProcess: Sendable {
     static func withServer<Result: Sendable>(
         arguments: [String] = [], _ body: (ServerProcess) async throws -> Result
     ) async throws -> Result {
-        try await TestDatabase.withFresh { database in
-            try await MigrationRunner(
-                migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
-                logger: TestDatabase.logger
-            ).up()
+        try await TestDatabase.withMigrated { database in
             let server = try await ServerProcess(database: database, arguments: arguments)
             do {
                 let result = try await body(server)

@@ -9,9 +9,7 @@ import TestSupport
 @Suite("Schema")
 struct SchemaTests {
     func runner(_ database: TestDatabase) throws -> MigrationRunner {
-        MigrationRunner(
-            migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
-            logger: TestDatabase.logger)
+        try database.schemaRunner()
     }
 
     @Test("the migrated schema is exactly schema.snapshot (regenerate with `sqlstore migrate snapshot --write`)")
@@ -76,11 +74,7 @@ struct SchemaTests {
 @Suite("Active organization")
 struct ActiveOrganizationTests {
     func migrated(_ body: (TestDatabase) async throws -> Void) async throws {
-        try await TestDatabase.withFresh { database in
-            try await MigrationRunner(
-                migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
-                logger: TestDatabase.logger
-            ).up()
+        try await TestDatabase.withMigrated { database in
             try await database.execute(
                 """
                 INSERT INTO users (id, email, name) VALUES (1, 'ada@example.com', 'Ada'), (2, 'bob@example.com', 'Bob')
@@ -161,9 +155,7 @@ struct ActiveOrganizationTests {
     @Test("the 008 backfill gives each member their first-joined organization, and a rerun changes nothing")
     func backfillPicksFirstJoined() async throws {
         try await TestDatabase.withFresh { database in
-            let runner = MigrationRunner(
-                migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
-                logger: TestDatabase.logger)
+            let runner = try database.schemaRunner()
             try await runner.up(to: 7)
             try await database.execute("INSERT INTO users (id, email, name) VALUES (1, 'a@x.io', 'A'), (2, 'b@x.io', 'B'), (3, 'c@x.io', 'C')")
             try await database.execute("INSERT INTO organizations (id, slug, name) VALUES (10, 'ten', 'Ten'), (20, 'twenty', 'Twenty')")

@@ -9,11 +9,7 @@ import TestSupport
 func withStore<Result: Sendable>(
     maxConnections: Int = 20, _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
-    try await TestDatabase.withFresh { database in
-        try await MigrationRunner(
-            migrations: try SchemaMigrations.load(), connection: try database.connectionConfiguration,
-            logger: TestDatabase.logger
-        ).up()
+    try await TestDatabase.withMigrated { database in
         var settings = DatabaseSettings(url: database.url)
         settings.maxOpenConnections = maxConnections
         settings.maxIdleConnections = 1
