@@ -68,16 +68,20 @@ extension OrderStore {
         guard let delta = Int32(exactly: delta), delta != 0 else {
             throw StoreError.invalidInput(field: "delta", reason: "must be a non-zero 32-bit integer")
         }
+        let columns = Product.columns.split(separator: ",").map { "p." + $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: ", ")
+        let query: PostgresQuery = """
+            WITH target AS (SELECT id FROM products WHERE id = \(productId) FOR UPDATE NOWAIT)
+            UPDATE products p SET stock_quantity = p.stock_quantity + \(delta), version = p.version + 1, updated_at = now()
+            FROM target WHERE p.id = target.id
+            RETURNING \(unescaped: columns)
+            """
+        let product: Product?
         do {
-            let rows = try await client.query(
-                """
-                WITH target AS (SELECT id FROM products WHERE id = \(productId) FOR UPDATE NOWAIT)
-                UPDATE products p SET stock_quantity = p.stock_quantity + \(delta), version = p.version + 1,
-                    updated_at = now()
-                FROM target WHERE p.id = target.id
-                RETURNING \(unescaped: Product.columns.split(separator: ",").map { "p." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
-                """, logger: logger)
-            for try await row in rows { return try Product(row: row) }
+            product = try await withinDeadline { [client, logger] in
+                for try await row in try await client.query(query, logger: logger) { return try Product(row: row) }
+                return nil
+            }
         } catch {
             let failure = DatabaseFailure(error)
             if failure?.sqlState == "55P03" { throw StoreError.busy(resource: "product", id: productId) }
@@ -86,6 +90,7 @@ extension OrderStore {
             }
             throw StoreError.classify(error)
         }
+        if let product { return product }
         throw StoreError.notFound(resource: "product", id: "\(productId)")
     }
 }

@@ -24,8 +24,8 @@ public struct OrderStore: Sendable {
     }
 
     /// Runs one query and decodes every row with `decode`.
-    func rows<Value>(
-        _ query: PostgresQuery, decode: (PostgresRow) throws -> Value
+    func rows<Value: Sendable>(
+        _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
     ) async throws -> [Value] {
         try await retrying {
             var values: [Value] = []
@@ -37,7 +37,9 @@ public struct OrderStore: Sendable {
     }
 
     /// Runs one query and decodes its first row, if any.
-    func row<Value>(_ query: PostgresQuery, decode: (PostgresRow) throws -> Value) async throws -> Value? {
+    func row<Value: Sendable>(
+        _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
+    ) async throws -> Value? {
         try await rows(query, decode: decode).first
     }
 }

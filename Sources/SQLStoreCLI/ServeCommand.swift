@@ -49,6 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (env SERVER_HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (env SERVER_PORT, default 8080).") var port: Int?
     @Option(help: "Close connections idle this long (env SERVER_READ_TIMEOUT, default 10s).") var readTimeout: GoDuration?
+    @Option(help: "Answer 503 when the database has not answered within this (env SERVER_WRITE_TIMEOUT, default 10s).")
+    var writeTimeout: GoDuration?
     @Option(help: "Largest accepted request body in bytes (default 1048576).") var bodyLimit: Int?
     @Option(help: "Order workers to run inside the server (default 0).") var workers = 0
     @Flag(help: "Serve even if the schema is behind the migrations.") var allowStaleSchema = false
@@ -81,7 +83,11 @@ struct ServeCommand: AsyncParsableCommand {
 
                 let databaseSettings = try store.settings(url: url)
                 let client = PostgresClient(configuration: try databaseSettings.clientConfiguration(), backgroundLogger: logger)
-                let orderStore = OrderStore(client: client, cursorSecret: store.secret(url: url), logger: logger)
+                var retry = RetryPolicy()
+                if let timeout = try writeTimeout?.value ?? environment["SERVER_WRITE_TIMEOUT"].map(parseDuration) {
+                    retry.deadline = timeout
+                }
+                let orderStore = OrderStore(client: client, cursorSecret: store.secret(url: url), retry: retry, logger: logger)
 
                 var services: [any Service] = [client] + (0..<workers).map { _ in
                     OrderWorker(store: orderStore, logger: logger) as any Service

@@ -138,6 +138,31 @@ struct CatalogTests {
     }
 }
 
+@Suite("Deadlines")
+struct DeadlineTests {
+    @Test("when every connection is busy, a request gives up at the deadline with 'unavailable' instead of hanging")
+    func poolExhaustionIsBounded() async throws {
+        var retry = RetryPolicy()
+        retry.deadline = .milliseconds(300)
+        try await withStore(maxConnections: 1, retry: retry) { store, _ in
+            let user = try await store.createUser(email: "wait@example.com", name: "Wait")
+            // Holds the pool's only connection, bypassing the store (and its deadline).
+            let holder = Task {
+                try await store.client.withConnection { connection in
+                    try await connection.query("SELECT pg_sleep(1.5)", logger: TestDatabase.logger)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError.unavailable(reason: "no answer from PostgreSQL within 0.3 seconds")) {
+                try await store.user(id: user.id)
+            }
+            #expect(ContinuousClock.now - started < .seconds(1))
+            _ = try? await holder.value
+        }
+    }
+}
+
 actor Attempts {
     var count = 0
     func increment() { count += 1 }

@@ -15,6 +15,10 @@ public struct RetryPolicy: Sendable {
     public var maxDelay: Duration = .milliseconds(200)
     /// No retry starts after this much time has passed since the first attempt.
     public var budget: Duration = .seconds(2)
+    /// The most any operation may take, waiting for a pooled connection included (PostgresNIO's
+    /// pool has no acquire timeout): past it the caller gets ``StoreError/unavailable(reason:)``
+    /// instead of hanging. `SERVER_WRITE_TIMEOUT` sets it for the server.
+    public var deadline: Duration = .seconds(10)
 
     public init() {}
 }
@@ -24,7 +28,7 @@ extension OrderStore {
     /// reports a serialization failure, a deadlock or a lock timeout (also at COMMIT).
     public func transaction<Result: Sendable>(
         _ isolation: IsolationLevel = .readCommitted,
-        _ body: @Sendable (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await retrying {
             try await client.withTransaction(logger: logger) { connection in
@@ -36,9 +40,31 @@ extension OrderStore {
         }
     }
 
-    /// Runs `operation`, retrying retryable failures with exponential backoff and full jitter,
-    /// bounded in attempts and time; the final error is classified into a ``StoreError``.
-    func retrying<Result>(_ operation: () async throws -> Result) async throws -> Result {
+    /// Runs `operation` within the deadline, retrying retryable failures with exponential
+    /// backoff and full jitter, bounded in attempts and time; the final error is classified
+    /// into a ``StoreError``.
+    func retrying<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withinDeadline { try await retryLoop(operation) }
+    }
+
+    /// Runs `operation`, or gives up with ``StoreError/unavailable(reason:)`` at the deadline.
+    func withinDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        let deadline = retry.deadline
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")
+            }
+            return result
+        }
+    }
+
+    private func retryLoop<Result>(_ operation: () async throws -> Result) async throws -> Result {
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 1
