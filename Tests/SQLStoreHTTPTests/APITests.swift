@@ -2,6 +2,9 @@ import Foundation
 import PostgresNIO
 import SQLStoreMigrations
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import TestSupport
 
 /// The API over real HTTP: a `sqlstore serve` process per suite test, real PostgreSQL behind it.
@@ -207,6 +210,35 @@ struct APITests {
 
 @Suite("sqlstore serve")
 struct ServeCommandTests {
+    @Test("SIGTERM under load: in-flight requests finish, every acknowledged order exists, exit 0")
+    func gracefulShutdownLosesNothing() async throws {
+        try await TestDatabase.withMigrated { database in
+            let server = try await ServerProcess(database: database, arguments: [])
+            let userId = try #require(try await server.request("POST", "/users", json: ["email": "s@example.com", "name": "S"]).json["id"] as? Int)
+            let productId = try #require(
+                try await server.request("POST", "/products", json: ["sku": "S", "name": "S", "price": "1.00", "stock": 100_000]).json["id"] as? Int)
+            let acknowledged = try await withThrowingTaskGroup(of: Int?.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        if index == 60 { server.process.signal(SIGTERM) }
+                        let reply = try? await server.request(
+                            "POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 1]]])
+                        return reply?.status == 201 ? reply?.json["id"] as? Int : nil
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { if let id = $1 { $0.append(id) } }
+            }
+            #expect(try await server.process.wait(timeout: .seconds(30)) == 0, "\(server.process.output)")
+            #expect(!acknowledged.isEmpty)
+            let stored = try await database.scalar(
+                "SELECT count(*) FROM orders WHERE id = ANY(\(acknowledged.map(Int64.init)))", as: Int.self)
+            #expect(stored == acknowledged.count, "every 201 is in the database")
+            let conserved = try await database.scalar(
+                "SELECT stock_quantity + (SELECT coalesce(sum(quantity), 0) FROM order_items) = 100000 FROM products", as: Bool.self)
+            #expect(conserved == true)
+        }
+    }
+
     @Test("with a DATABASE_URL whose schema is behind, serve refuses and names the fix")
     func refusesStaleSchema() async throws {
         try await TestDatabase.withFresh { database in
