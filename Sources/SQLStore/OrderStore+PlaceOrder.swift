@@ -54,7 +54,7 @@ extension OrderStore {
             ),
             taken AS (
                 UPDATE products p
-                SET stock_quantity = p.stock_quantity - r.quantity, updated_at = now()
+                SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
                 FROM request r JOIN locked l ON l.id = r.product_id
                 WHERE p.id = r.product_id
                   AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = \(key))
@@ -62,9 +62,10 @@ extension OrderStore {
             ),
             placed AS (
                 INSERT INTO orders (user_id, order_number, status, total_amount, organization_id)
-                SELECT \(userId), 'SO-' || lpad(nextval('order_number_seq')::text, 8, '0'), 'pending',
+                SELECT \(userId), 'SO-' || lpad(n::text, greatest(8, length(n::text)), '0'), 'pending',
                        (SELECT sum(price * quantity) FROM taken),
                        (SELECT active_org_id FROM users WHERE id = \(userId))
+                FROM (SELECT nextval('order_number_seq') AS n) AS number
                 WHERE EXISTS (SELECT 1 FROM taken)
                 RETURNING \(unescaped: Order.columns)
             ),
@@ -96,21 +97,23 @@ extension OrderStore {
                 StoreMetrics.orderPlaced()
                 return PlacedOrder(order: first.0.with(items: rows.compactMap(\.1)), created: true)
             }
+        } catch StoreError.duplicate(field: "idempotency_key") {
+            // A concurrent request with this key committed first: answer with its order.
+            guard let key, let requestHash else { throw StoreError.duplicate(field: "idempotency_key") }
+            return try await replay(key: key, requestHash: requestHash)
         } catch let error as StoreError {
-            throw try await explain(error, userId: userId, lines: merged, key: key, requestHash: requestHash)
+            throw try await explain(error, userId: userId, lines: merged)
         }
         // Nothing was placed: the key was used before, or no requested product exists (so no
         // stock was taken and no foreign key was reached).
         if let key, let requestHash, try await row("SELECT 1 FROM idempotency_keys WHERE key = \(key)", decode: { _ in true }) != nil {
             return try await replay(key: key, requestHash: requestHash)
         }
-        throw try await explain(.notFound(resource: "product", id: ""), userId: userId, lines: merged, key: key, requestHash: requestHash)
+        throw try await explain(.notFound(resource: "product", id: ""), userId: userId, lines: merged)
     }
 
     /// Replaces a classified failure of the placement statement with one that names the culprit.
-    private func explain(
-        _ error: StoreError, userId: Int64, lines: [OrderLine], key: String?, requestHash: String?
-    ) async throws -> StoreError {
+    private func explain(_ error: StoreError, userId: Int64, lines: [OrderLine]) async throws -> StoreError {
         switch error {
         case .invalidInput(field: "stock_quantity", _):
             return .insufficientStock(try await shortages(lines))
@@ -121,15 +124,6 @@ extension OrderStore {
             let found = Set(try await rows("SELECT id FROM products WHERE id = ANY(\(ids))") { try $0.decode(Int64.self) })
             let missing = ids.filter { !found.contains($0) }.map(String.init).joined(separator: ", ")
             return .notFound(resource: "product", id: missing)
-        case .duplicate(field: "idempotency_key"):
-            guard let key, let requestHash else { return error }
-            StoreMetrics.idempotentReplay()
-            do {
-                _ = try await replay(key: key, requestHash: requestHash)
-                return .duplicate(field: "idempotency_key")
-            } catch let replayError as StoreError {
-                return replayError
-            }
         default:
             return error
         }
@@ -155,6 +149,7 @@ extension OrderStore {
         ) { try $0.decode((String, Int64).self) }
         guard let stored else { throw StoreError.conflict(reason: "the order was not placed; retry") }
         guard stored.0 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
+        StoreMetrics.idempotentReplay()
         return PlacedOrder(order: try await order(id: stored.1), created: false)
     }
 

@@ -24,11 +24,17 @@ public struct OrderWorker: Service {
     /// Processes batches until cancelled or the service group shuts down; sleeps when idle.
     public func run() async throws {
         while !Task.isCancelledOrShuttingDown {
-            let confirmed = try await processBatch()
-            if confirmed.isEmpty {
-                try? await Task.sleep(for: idleDelay)
-            } else {
-                logger.debug("confirmed orders", metadata: ["count": "\(confirmed.count)"])
+            do {
+                let confirmed = try await processBatch()
+                if confirmed.isEmpty {
+                    try? await Task.sleep(for: idleDelay)
+                } else {
+                    logger.debug("confirmed orders", metadata: ["count": "\(confirmed.count)"])
+                }
+            } catch {
+                // A worker outlives database outages: log, wait, try again (its batch rolled back).
+                logger.warning("order worker batch failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: idleDelay * 4)
             }
         }
     }

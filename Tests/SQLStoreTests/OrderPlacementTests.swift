@@ -167,8 +167,10 @@ struct OrderPlacementTests {
 struct IdempotencyTests {
     @Test("racing duplicates of one key make one order and one stock decrement")
     func racingDuplicatesMakeOneOrder() async throws {
-        try await withStore { store, database in
+        // Connections opened up front, so the duplicates really run at the same time.
+        try await withStore(maxConnections: 10, warmConnections: 10) { store, database in
             let (user, products) = try await store.seed(stock: [100])
+            try await Task.sleep(for: .milliseconds(300))
             let lines = [OrderLine(productId: products[0].id, quantity: 3)]
             let results = try await withThrowingTaskGroup(of: PlacedOrder.self) { group in
                 for _ in 0..<20 {

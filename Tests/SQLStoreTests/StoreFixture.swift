@@ -7,12 +7,12 @@ import TestSupport
 
 /// A fresh, migrated database with a running pool and a store on it.
 func withStore<Result: Sendable>(
-    maxConnections: Int = 20, retry: RetryPolicy = .init(), _ body: (OrderStore, TestDatabase) async throws -> Result
+    maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(), _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
     try await TestDatabase.withMigrated { database in
         var settings = DatabaseSettings(url: database.url)
         settings.maxOpenConnections = maxConnections
-        settings.maxIdleConnections = 1
+        settings.maxIdleConnections = warmConnections
         settings.statementTimeout = .seconds(30)
         let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

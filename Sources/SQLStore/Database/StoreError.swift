@@ -70,15 +70,14 @@ struct DatabaseFailure {
             underlying = transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error
         }
         guard let psql = underlying as? PSQLError else { return nil }
-        if let info = psql.serverInfo {
-            sqlState = info[.sqlState]
-            constraint = info[.constraintName]
-            isConnectionFailure = false
-        } else {
-            sqlState = nil
-            constraint = nil
-            isConnectionFailure = true
-        }
+        sqlState = psql.serverInfo?[.sqlState]
+        constraint = psql.serverInfo?[.constraintName]
+        // Only lost or refused connections mean "unavailable"; other client-side errors are bugs.
+        let connectionCodes: [PSQLError.Code] = [
+            .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+            .sslUnsupported, .failedToAddSSLHandler,
+        ]
+        isConnectionFailure = connectionCodes.contains(psql.code)
     }
 
     /// Serialization failure, deadlock, lock timeout: the transaction may succeed if run again.
@@ -90,6 +89,10 @@ extension StoreError {
     /// constraint name. Anything unrecognised is returned unchanged (a bug to be logged).
     static func classify(_ error: any Error) -> any Error {
         if error is StoreError { return error }
+        // A StoreError thrown inside a transaction's body arrives wrapped.
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError as? StoreError {
+            return inner
+        }
         guard let failure = DatabaseFailure(error) else { return error }
         if failure.isConnectionFailure { return StoreError.unavailable(reason: "no connection to PostgreSQL") }
         switch failure.sqlState {

@@ -14,7 +14,7 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Duration = .milliseconds(5)
     public var maxDelay: Duration = .milliseconds(200)
     /// No retry starts after this much time has passed since the first attempt.
-    public var budget: Duration = .seconds(2)
+    public var budget: Duration = .seconds(5)
     /// The most any operation may take, waiting for a pooled connection included (PostgresNIO's
     /// pool has no acquire timeout): past it the caller gets ``StoreError/unavailable(reason:)``
     /// instead of hanging. `SERVER_WRITE_TIMEOUT` sets it for the server.
@@ -32,9 +32,8 @@ extension OrderStore {
     ) async throws -> Result {
         try await retrying {
             try await client.withTransaction(logger: logger) { connection in
-                if isolation != .readCommitted {
-                    try await connection.query("SET TRANSACTION ISOLATION LEVEL \(unescaped: isolation.rawValue)", logger: logger)
-                }
+                // Always explicit: the server's default_transaction_isolation may differ.
+                try await connection.query("SET TRANSACTION ISOLATION LEVEL \(unescaped: isolation.rawValue)", logger: logger)
                 return try await body(connection)
             }
         }
