@@ -169,6 +169,7 @@ struct APITests {
             let text = String(decoding: metrics.body, as: UTF8.self)
             #expect(text.contains("http_server_request_duration"))
             #expect(text.contains("sqlstore_orders_placed_total 1"))
+            #expect(text.contains("sqlstore_db_operations_in_flight"))
             let document = try await server.request("GET", "/openapi.yaml")
             #expect(document.status == 200 && String(decoding: document.body, as: UTF8.self).hasPrefix("openapi: 3.1"))
         }

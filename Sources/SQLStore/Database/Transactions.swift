@@ -49,6 +49,8 @@ extension OrderStore {
     /// Runs `operation`, or gives up with ``StoreError/unavailable(reason:)`` at the deadline.
     func withinDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let deadline = retry.deadline
+        StoreMetrics.operationStarted()
+        defer { StoreMetrics.operationEnded() }
         return try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask { try await operation() }
             group.addTask {
