@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import SQLStore
 
@@ -114,6 +115,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let apiError = APIError(error)
             if apiError.status == .serviceUnavailable {
                 context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            }
+            if apiError.status == .conflict {
+                Counter(label: "sqlstore_conflicts_total", dimensions: [("code", apiError.code)]).increment()
             }
             return try apiError.response(from: request, context: context)
         } catch is NIOTooManyBytesError {

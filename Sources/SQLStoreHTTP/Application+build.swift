@@ -29,8 +29,10 @@ public func buildApplication(
     metrics: @escaping @Sendable () async -> String, openAPIDocument: String, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    // Outermost first: metrics see the final status of every response, errors included.
+    router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
     StoreController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
 
     router.get("/health/live") { _, _ in
