@@ -144,20 +144,25 @@ struct DeadlineTests {
     func poolExhaustionIsBounded() async throws {
         var retry = RetryPolicy()
         retry.deadline = .milliseconds(300)
-        try await withStore(maxConnections: 1, retry: retry) { store, _ in
-            let user = try await store.createUser(email: "wait@example.com", name: "Wait")
-            // Holds the pool's only connection, bypassing the store (and its deadline).
+        try await withStore(maxConnections: 1, retry: retry) { store, database in
+            // Set up beside the store, so only the measured call is bound by the short deadline.
+            let userID = try #require(try await database.scalar(
+                "INSERT INTO users (email, name) VALUES ('wait@example.com', 'Wait') RETURNING id", as: Int64.self))
+            // Holds the pool's only connection, bypassing the store (and its deadline), and says
+            // when it has it, so the measured call cannot take the connection first.
+            let (held, holding) = AsyncStream.makeStream(of: Void.self)
             let holder = Task {
                 try await store.client.withConnection { connection in
-                    try await connection.query("SELECT pg_sleep(1.5)", logger: TestDatabase.logger)
+                    holding.yield()
+                    try await connection.query("SELECT pg_sleep(3)", logger: TestDatabase.logger)
                 }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            for await _ in held { break }
             let started = ContinuousClock.now
             await #expect(throws: StoreError.unavailable(reason: "no answer from PostgreSQL within 0.3 seconds")) {
-                try await store.user(id: user.id)
+                try await store.user(id: userID)
             }
-            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(ContinuousClock.now - started < .seconds(2), "gave up near the deadline, not after the holder let go")
             _ = try? await holder.value
         }
     }
