@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "SQLStoreMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Only to recognise the pool's circuit-breaker error, which PostgresNIO passes through.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),

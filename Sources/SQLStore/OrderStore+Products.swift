@@ -8,6 +8,7 @@ extension OrderStore {
     ) async throws -> Product {
         let sku = try Validate.text(sku, field: "sku", maxLength: 100)
         let name = try Validate.text(name, field: "name", maxLength: 255)
+        let description = try Validate.freeText(description, field: "description")
         let price = try Validate.price(price)
         let stock = try Validate.stock(stockQuantity)
         let product = try await row(
@@ -45,6 +46,7 @@ extension OrderStore {
         id: Int64, version: Int32, name: String?, description: String?, price: Decimal?, stockQuantity: Int?
     ) async throws -> Product {
         let name = try name.map { try Validate.text($0, field: "name", maxLength: 255) }
+        let description = try Validate.freeText(description, field: "description")
         let price = try price.map(Validate.price)
         let stock = try stockQuantity.map { try Validate.stock($0) }
         let updated = try await row(
@@ -87,6 +89,9 @@ extension OrderStore {
             if failure?.sqlState == "55P03" { throw StoreError.busy(resource: "product", id: productId) }
             if failure?.constraint == "products_stock_quantity_check" {
                 throw StoreError.invalidInput(field: "delta", reason: "would make the stock negative")
+            }
+            if failure?.sqlState == "22003" {
+                throw StoreError.invalidInput(field: "delta", reason: "would make the stock exceed \(Int32.max)")
             }
             throw StoreError.classify(error)
         }

@@ -11,7 +11,7 @@ import PostgresNIO
 public struct OrderStore: Sendable {
     public let client: PostgresClient
     let logger: Logger
-    let retry: RetryPolicy
+    var retry: RetryPolicy
     let cursorKey: SymmetricKey
 
     /// - Parameter cursorSecret: signs page cursors so tampered ones are refused. Instances

@@ -3,11 +3,16 @@ import SQLStoreMigrations
 
 extension OrderStore {
     /// Whether the database has every migration this build expects, applied cleanly; and if
-    /// not, which are missing. Read through the pool (one query), for readiness checks.
-    public func schemaStatus(expected migrations: [Migration]) async -> (current: Bool, reason: String) {
+    /// not, which are missing. Read through the pool (one query), for readiness checks, which
+    /// must answer within `timeout` even while PostgreSQL is unreachable.
+    public func schemaStatus(
+        expected migrations: [Migration], timeout: Duration = .seconds(2)
+    ) async -> (current: Bool, reason: String) {
+        var probe = self
+        probe.retry.deadline = min(retry.deadline, timeout)
         do {
             let applied = Set(
-                try await rows(
+                try await probe.rows(
                     """
                     SELECT version FROM schema_migrations WHERE state = 'applied'
                     """

@@ -106,6 +106,8 @@ public enum JSONValue: Encodable, Sendable, Equatable {
 /// Turns every error into the API's JSON error body, so no database text ever reaches a client;
 /// anything unexpected is a bug: a 500, logged at error level with the request id.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -123,10 +125,18 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return try APIError(.contentTooLarge, code: "payload_too_large", message: "the request body is too large")
                 .response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
-            let code = error.status == .notFound ? "not_found" : "method_not_allowed"
-            return try APIError(error.status, code: code, message: error.status.reasonPhrase)
-                .response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = routes.allowedMethods(for: request.uri.path)
+            guard !allowed.isEmpty else {
+                return try APIError(.notFound, code: "not_found", message: "no route for \(request.method) \(request.uri.path)")
+                    .response(from: request, context: context)
+            }
+            let names = allowed.map(\.rawValue).joined(separator: ", ")
+            var notAllowed = APIError(
+                .methodNotAllowed, code: "method_not_allowed",
+                message: "\(request.uri.path) does not answer \(request.method); it answers \(names)")
+            notAllowed.headers[.allow] = names
+            return try notAllowed.response(from: request, context: context)
         } catch {
             context.logger.error(
                 "unexpected error: a bug", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])

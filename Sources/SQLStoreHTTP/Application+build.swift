@@ -28,11 +28,13 @@ public func buildApplication(
     settings: ServerSettings, store: OrderStore, services: [any Service], readiness: @escaping ReadinessCheck,
     metrics: @escaping @Sendable () async -> String, openAPIDocument: String, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
+    let routes = RouteTable()
+    let hummingbirdRouter = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: metrics see the final status of every response, errors included.
-    router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    hummingbirdRouter.add(middleware: LogRequestsMiddleware(.debug))
+    hummingbirdRouter.add(middleware: MetricsMiddleware())
+    hummingbirdRouter.add(middleware: ErrorMiddleware(routes: routes))
+    let router = RecordingRouter(router: hummingbirdRouter, table: routes)
     StoreController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
 
     router.get("/health/live") { _, _ in
@@ -59,7 +61,7 @@ public func buildApplication(
     }
 
     return Application(
-        router: router,
+        router: hummingbirdRouter,
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(settings.readTimeout.components.seconds)))),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sqlstore"),
         services: services,

@@ -8,7 +8,7 @@ struct StoreController<Context: RequestContext> {
     let store: OrderStore
     let bodyLimit: Int
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: some RouterMethods<Context>) {
         router.post("/users") { request, _ in
             let body = try await JSONBody.decode(CreateUserRequest.self, from: request, limit: bodyLimit)
             return try JSONBody.response(UserBody(try await store.createUser(email: body.email, name: body.name)), status: .created)

@@ -16,15 +16,24 @@ enum JSONBody {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    /// Reads at most `limit` bytes of body (413 beyond) and decodes it, answering 400 with the
-    /// field at fault for malformed JSON, missing fields and wrong types.
+    /// Reads at most `limit` bytes of body (413 beyond) and decodes it, answering 400:
+    /// `malformed_json` for a body that is not JSON, `invalid_body` with the field at fault for
+    /// missing fields and wrong types.
     static func decode<Value: Decodable>(_ type: Value.Type, from request: Request, limit: Int) async throws -> Value {
         var request = request
         let buffer = try await request.collectBody(upTo: limit)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let data = Data(buffer.readableBytesView)
         do {
-            return try decoder.decode(Value.self, from: Data(buffer.readableBytesView))
+            return try decoder.decode(Value.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            // Foundation's decoder reports a number too large for its type exactly as it reports a
+            // syntax error: tell them apart by parsing once more, on this error path only.
+            if (try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)) != nil {
+                throw APIError.badRequest("a number in the body is out of range", code: "invalid_body")
+            }
+            throw APIError.badRequest("the body is not valid JSON", code: "malformed_json")
         } catch let error as DecodingError {
             throw APIError.badRequest(describe(error), code: "invalid_body", field: field(of: error))
         } catch let error as APIError {

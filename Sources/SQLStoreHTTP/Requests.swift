@@ -23,7 +23,7 @@ struct PriceInput: Decodable {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
             guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
-                text.wholeMatch(of: /-?\d+(\.\d+)?/) != nil
+                text.wholeMatch(of: /-?[0-9]+(\.[0-9]+)?/) != nil
             else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "a price is written like \"29.99\"")
             }

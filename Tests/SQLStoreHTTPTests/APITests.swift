@@ -141,15 +141,25 @@ struct APITests {
         }
     }
 
-    @Test("malformed JSON is 400, an oversized body 413, an unknown route a JSON 404")
+    @Test("malformed JSON is 400, an oversized body 413, an unknown route a JSON 404, a wrong method 405 with Allow")
     func badRequests() async throws {
         try await ServerProcess.withServer(arguments: ["--body-limit", "4096"]) { server in
             let malformed = try await server.request("POST", "/users", raw: Data("{not json".utf8))
-            #expect(malformed.status == 400 && malformed.code == "invalid_body")
+            #expect(malformed.status == 400 && malformed.code == "malformed_json")
+            let empty = try await server.request("POST", "/users", raw: Data())
+            #expect(empty.status == 400 && empty.code == "malformed_json")
+            let notAnObject = try await server.request("POST", "/users", raw: Data("[1]".utf8))
+            #expect(notAnObject.status == 400 && notAnObject.code == "invalid_body")
             let big = try await server.request("POST", "/users", raw: Data(("{\"name\":\"" + String(repeating: "x", count: 10_000) + "\"}").utf8))
             #expect(big.status == 413 && big.code == "payload_too_large")
             let nowhere = try await server.request("GET", "/nowhere")
             #expect(nowhere.status == 404 && nowhere.code == "not_found")
+            let wrongMethod = try await server.request("DELETE", "/products")
+            #expect(wrongMethod.status == 405 && wrongMethod.code == "method_not_allowed")
+            #expect(wrongMethod.header("Allow") == "GET, HEAD, POST")
+            let wrongMethodOnItem = try await server.request("PUT", "/orders/7")
+            #expect(wrongMethodOnItem.status == 405 && wrongMethodOnItem.header("Allow") == "GET, HEAD, PATCH")
+            #expect(try await server.request("HEAD", "/health/live").status == 200)
             #expect(try await server.request("POST", "/users", json: ["email": "still@works.io", "name": "OK"]).status == 201)
         }
     }

@@ -1,4 +1,5 @@
 import PostgresNIO
+import _ConnectionPoolModule
 
 /// Everything the store refuses or cannot do, typed so that callers never read database text.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -93,6 +94,11 @@ extension StoreError {
         if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError as? StoreError {
             return inner
         }
+        // After failing to connect for a minute the pool's circuit breaker refuses leases at once,
+        // with its own error type rather than a PSQLError.
+        if error is ConnectionPoolError || (error as? PostgresTransactionError)?.beginError is ConnectionPoolError {
+            return StoreError.unavailable(reason: "PostgreSQL has been unreachable; connection attempts keep failing")
+        }
         guard let failure = DatabaseFailure(error) else { return error }
         if failure.isConnectionFailure { return StoreError.unavailable(reason: "no connection to PostgreSQL") }
         switch failure.sqlState {
@@ -100,8 +106,10 @@ extension StoreError {
         case "57014": return StoreError.unavailable(reason: "a statement timed out")
         case "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006":
             return StoreError.unavailable(reason: "PostgreSQL is not accepting work")
-        case "22003": return StoreError.invalidInput(field: "amount", reason: "a number is out of range")
-        case "22001": return StoreError.invalidInput(field: "text", reason: "a value is too long")
+        // Validation catches these first; the fallbacks cannot know which field was at fault.
+        case "22003": return StoreError.invalidInput(field: "request", reason: "a number is out of range")
+        case "22001": return StoreError.invalidInput(field: "request", reason: "a value is too long")
+        case "22021", "22P05": return StoreError.invalidInput(field: "request", reason: "contains characters PostgreSQL cannot store")
         case "SQ403": return StoreError.invalidInput(field: "organization_id", reason: "not a member")
         default: break
         }

@@ -5,13 +5,24 @@ enum Validate {
     static func text(_ value: String, field: String, maxLength: Int) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw StoreError.invalidInput(field: field, reason: "must not be empty") }
-        guard trimmed.count <= maxLength else {
+        // PostgreSQL's VARCHAR(n) counts code points, not the grapheme clusters `count` gives.
+        guard trimmed.unicodeScalars.count <= maxLength else {
             throw StoreError.invalidInput(field: field, reason: "must be at most \(maxLength) characters")
         }
-        guard !trimmed.unicodeScalars.contains(where: { $0.value == 0 }) else {
+        return try withoutNUL(trimmed, field: field)
+    }
+
+    /// Free text stored as given (not trimmed, may be empty).
+    static func freeText(_ value: String?, field: String) throws -> String? {
+        try value.map { try withoutNUL($0, field: field) }
+    }
+
+    /// PostgreSQL text cannot hold U+0000; refusing it here keeps it from becoming a 22021 error.
+    private static func withoutNUL(_ value: String, field: String) throws -> String {
+        guard !value.unicodeScalars.contains(where: { $0.value == 0 }) else {
             throw StoreError.invalidInput(field: field, reason: "must not contain NUL characters")
         }
-        return trimmed
+        return value
     }
 
     /// Trimmed; one `@` with something before it and a dotted domain after it; no spaces.
