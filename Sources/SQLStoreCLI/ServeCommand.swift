@@ -127,7 +127,7 @@ func preflight(url: DatabaseURL, migrations: [Migration], allowStaleSchema: Bool
     ).decode(Bool.self).reduce(into: false) { $0 = $0 || $1 }
     if superuser {
         logger.warning(
-            "connected as a PostgreSQL superuser: the application needs only DML rights (see docs/store.md)")
+            "CONNECTED AS A POSTGRESQL SUPERUSER: a bug or injection here could do anything to the cluster. The server needs only DML rights: create least-privilege roles with `sqlstore roles` and serve as the application role (docs/reliability.md).")
     }
 }
 

@@ -120,6 +120,16 @@ public struct MigrationRunner: Sendable {
         case redo
     }
 
+    /// Creates the tracking tables if they are missing, under the migration lock, so that an
+    /// administrator can create them as the schema's owner and grant on them before the first
+    /// migration runs.
+    public func createTrackingTables() async throws {
+        try await withLockedSession(progress: { _ in }) { _ in }
+    }
+
+    /// The tracking tables, schema-qualified when a schema is configured, quoted for SQL.
+    public var trackingTables: [String] { [tracking.qualified, tracking.qualifiedHistory] }
+
     /// Every known migration with its state, and applied ones whose files are missing.
     public func status() async throws -> MigrationStatus {
         try await withConnection { connection in

@@ -33,13 +33,14 @@ final class ServerProcess: Sendable {
         }
     }
 
-    init(database: TestDatabase, arguments: [String]) async throws {
+    /// - Parameter url: connect as someone else than the test database's owner.
+    init(database: TestDatabase, url: DatabaseURL? = nil, arguments: [String]) async throws {
         let port = try Self.freePort()
         self.database = database
         self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
         process = try ChildProcess(
             try sqlstoreExecutable(),
-            ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", database.url.urlString] + arguments,
+            ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", (url ?? database.url).urlString] + arguments,
             environment: ["LOG_LEVEL": "warning"])
         for _ in 0..<300 {
             if let response = try? await request("GET", "/health/live"), response.status == 200 { return }

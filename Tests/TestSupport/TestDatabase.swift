@@ -59,7 +59,7 @@ public struct TestDatabase: Sendable {
         try await Self.withConnection(to: url, body)
     }
 
-    static func withConnection<Result>(
+    public static func withConnection<Result>(
         to url: DatabaseURL, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = try await PostgresConnection.connect(
