@@ -99,15 +99,17 @@ extension OrderStore {
             }
         } catch StoreError.duplicate(field: "idempotency_key") {
             // A concurrent request with this key committed first: answer with its order.
-            guard let key, let requestHash else { throw StoreError.duplicate(field: "idempotency_key") }
-            return try await replay(key: key, requestHash: requestHash)
+            guard let key, let requestHash, let replayed = try await replay(key: key, requestHash: requestHash) else {
+                throw StoreError.conflict(reason: "the order was not placed; retry")
+            }
+            return replayed
         } catch let error as StoreError {
             throw try await explain(error, userId: userId, lines: merged)
         }
         // Nothing was placed: the key was used before, or no requested product exists (so no
         // stock was taken and no foreign key was reached).
-        if let key, let requestHash, try await row("SELECT 1 FROM idempotency_keys WHERE key = \(key)", decode: { _ in true }) != nil {
-            return try await replay(key: key, requestHash: requestHash)
+        if let key, let requestHash, let replayed = try await replay(key: key, requestHash: requestHash) {
+            return replayed
         }
         throw try await explain(.notFound(resource: "product", id: ""), userId: userId, lines: merged)
     }
@@ -142,15 +144,27 @@ extension OrderStore {
         }
     }
 
-    /// The order an idempotency key created, if the request matches the one it was created by.
-    private func replay(key: String, requestHash: String) async throws -> PlacedOrder {
-        let stored = try await row(
-            "SELECT request_hash, order_id FROM idempotency_keys WHERE key = \(key)"
-        ) { try $0.decode((String, Int64).self) }
-        guard let stored else { throw StoreError.conflict(reason: "the order was not placed; retry") }
-        guard stored.0 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
+    /// The order an idempotency key created, if the request matches the one it was created by;
+    /// nil when the key is unknown. One round trip: the key, the order and its items together.
+    private func replay(key: String, requestHash: String) async throws -> PlacedOrder? {
+        let rows = try await rows(
+            """
+            SELECT o.\(unescaped: Order.columns.replacingOccurrences(of: ", ", with: ", o.")),
+                   i.\(unescaped: OrderItem.columns.replacingOccurrences(of: ", ", with: ", i.")),
+                   k.request_hash
+            FROM idempotency_keys k
+            JOIN orders o ON o.id = k.order_id
+            LEFT JOIN order_items i ON i.order_id = o.id
+            WHERE k.key = \(key)
+            ORDER BY i.product_id
+            """
+        ) { row in
+            (try Order(row: row), try OrderItem(row: row, offset: 9), try row.makeRandomAccess()[16].decode(String.self))
+        }
+        guard let first = rows.first else { return nil }
+        guard first.2 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
         StoreMetrics.idempotentReplay()
-        return PlacedOrder(order: try await order(id: stored.1), created: false)
+        return PlacedOrder(order: first.0.with(items: rows.compactMap(\.1)), created: false)
     }
 
     /// Merges lines of the same product and orders them by product id; refuses empty orders,
