@@ -8,7 +8,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "sqlstore",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sqlstore", targets: ["SQLStoreCLI"]),
         .library(name: "SQLStoreMigrations", targets: ["SQLStoreMigrations"]),

@@ -24,7 +24,7 @@ extension OrderStore {
     public func transition(orderId: Int64, to status: OrderStatus, version: Int32) async throws -> Order {
         let sources = OrderStatus.sources(of: status).map(\.rawValue)
         let restock = status == .cancelled
-        let updated = try await row(
+        let updated = try await writeRow(
             """
             WITH changed AS (
                 UPDATE orders o SET status = \(status.rawValue), version = o.version + 1, updated_at = now()

@@ -5,7 +5,7 @@ extension OrderStore {
     public func createOrganization(slug: String, name: String) async throws -> Organization {
         let slug = try Validate.slug(slug)
         let name = try Validate.text(name, field: "name", maxLength: 255)
-        return try await row(
+        return try await writeRow(
             "INSERT INTO organizations (slug, name) VALUES (\(slug), \(name)) RETURNING \(unescaped: Organization.columns)",
             decode: Organization.init(row:)
         ).orThrow(.conflict(reason: "the organization was not created"))
@@ -20,7 +20,7 @@ extension OrderStore {
     /// Adds a user to an organization; the organization and the user must exist, once each.
     public func addMember(organizationId: Int64, userId: Int64, role: MemberRole) async throws -> Membership {
         do {
-            return try await row(
+            return try await writeRow(
                 """
                 INSERT INTO organization_members (organization_id, user_id, role)
                 VALUES (\(organizationId), \(userId), \(role.rawValue))
@@ -35,7 +35,7 @@ extension OrderStore {
     /// Removes a membership. If it was the user's active organization, the trigger of migration
     /// 008 clears it in the same statement.
     public func removeMember(organizationId: Int64, userId: Int64) async throws {
-        let removed = try await row(
+        let removed = try await writeRow(
             """
             DELETE FROM organization_members WHERE organization_id = \(organizationId) AND user_id = \(userId)
             RETURNING user_id

@@ -21,7 +21,8 @@ extension OrderStore {
 
     /// Places an order: validates the user and every product, takes the stock, prices every line
     /// from the database, writes the order, its items and its first status change, and returns
-    /// the complete order — in **one statement, one round trip**, atomic on its own.
+    /// the complete order — in **one statement**, atomic on its own, followed by the commit
+    /// barrier of ``write(_:decode:)`` (two round trips in all).
     ///
     /// How it never oversells and never deadlocks:
     /// - `locked` takes the product rows `FOR UPDATE` in ascending id order. Every order takes
@@ -90,7 +91,7 @@ extension OrderStore {
             ORDER BY items.product_id
             """
         do {
-            let rows = try await rows(query) { row in
+            let rows = try await write(query) { row in
                 (try Order(row: row), try OrderItem(row: row, offset: 9))
             }
             if let first = rows.first {

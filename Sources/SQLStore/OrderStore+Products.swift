@@ -11,7 +11,7 @@ extension OrderStore {
         let description = try Validate.freeText(description, field: "description")
         let price = try Validate.price(price)
         let stock = try Validate.stock(stockQuantity)
-        let product = try await row(
+        let product = try await writeRow(
             """
             INSERT INTO products (sku, name, description, price, stock_quantity)
             VALUES (\(sku), \(name), \(description), \(price), \(stock))
@@ -49,7 +49,7 @@ extension OrderStore {
         let description = try Validate.freeText(description, field: "description")
         let price = try price.map(Validate.price)
         let stock = try stockQuantity.map { try Validate.stock($0) }
-        let updated = try await row(
+        let updated = try await writeRow(
             """
             UPDATE products
             SET name = coalesce(\(name), name), description = coalesce(\(description), description),
@@ -80,9 +80,11 @@ extension OrderStore {
             """
         let product: Product?
         do {
+            // Not retried: NOWAIT exists to answer "busy" at once.
             product = try await withinDeadline { [client, logger] in
-                for try await row in try await client.query(query, logger: logger) { return try Product(row: row) }
-                return nil
+                try await client.withConnection { connection in
+                    try await Self.committed(query, on: connection, logger: logger, decode: Product.init(row:)).first
+                }
             }
         } catch {
             let failure = DatabaseFailure(error)

@@ -6,7 +6,7 @@ extension OrderStore {
     public func createUser(email: String, name: String) async throws -> User {
         let email = try Validate.email(email)
         let name = try Validate.text(name, field: "name", maxLength: 255)
-        let user = try await row(
+        let user = try await writeRow(
             "INSERT INTO users (email, name) VALUES (\(email), \(name)) RETURNING \(unescaped: User.columns)",
             decode: User.init(row:))
         return try user.orThrow(.conflict(reason: "the user was not created"))
@@ -36,7 +36,7 @@ extension OrderStore {
     public func updateUser(id: Int64, version: Int32, email: String?, name: String?) async throws -> User {
         let email = try email.map(Validate.email)
         let name = try name.map { try Validate.text($0, field: "name", maxLength: 255) }
-        let updated = try await row(
+        let updated = try await writeRow(
             """
             UPDATE users
             SET email = coalesce(\(email), email), name = coalesce(\(name), name),

@@ -36,6 +36,47 @@ public struct OrderStore: Sendable {
         }
     }
 
+    /// Runs one writing statement in autocommit and returns its rows only once PostgreSQL has
+    /// committed it.
+    ///
+    /// PostgresNIO finishes a query at CommandComplete, but PostgreSQL commits an autocommit
+    /// statement only afterwards, at Sync: a connection lost in between would leave the caller
+    /// holding the rows of a change that never committed — a 201 for an order that does not
+    /// exist. PostgresNIO sends the next query on a connection only after ReadyForQuery, that
+    /// is after the commit, and closes the connection on any error in between, so the success of
+    /// a trivial query that follows proves the commit. One round trip more, one fewer than
+    /// `BEGIN` … `COMMIT`.
+    func write<Value: Sendable>(
+        _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
+    ) async throws -> [Value] {
+        try await retrying { [client, logger] in
+            try await client.withConnection { connection in
+                try await Self.committed(query, on: connection, logger: logger, decode: decode)
+            }
+        }
+    }
+
+    /// The rows of `query`, run in autocommit on `connection`, once its commit is confirmed.
+    static func committed<Value: Sendable>(
+        _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger,
+        decode: (PostgresRow) throws -> Value
+    ) async throws -> [Value] {
+        var values: [Value] = []
+        for try await row in try await connection.query(query, logger: logger) {
+            values.append(try decode(row))
+        }
+        // The commit barrier: answered only after ReadyForQuery of the statement above.
+        try await connection.query("SELECT 1", logger: logger)
+        return values
+    }
+
+    /// Runs one writing statement like ``write(_:decode:)`` and decodes its first row, if any.
+    func writeRow<Value: Sendable>(
+        _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
+    ) async throws -> Value? {
+        try await write(query, decode: decode).first
+    }
+
     /// Runs one query and decodes its first row, if any.
     func row<Value: Sendable>(
         _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value

@@ -42,7 +42,7 @@ public struct OrderWorker: Service {
     /// Claims and confirms one batch; returns the ids it confirmed.
     @discardableResult
     public func processBatch() async throws -> [Int64] {
-        try await store.rows(
+        try await store.write(
             """
             WITH claimed AS (
                 SELECT id FROM orders

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import PostgresNIO
 
 /// Transaction isolation levels, set as the transaction's first statement.
@@ -47,21 +48,34 @@ extension OrderStore {
     }
 
     /// Runs `operation`, or gives up with ``StoreError/unavailable(reason:)`` at the deadline.
+    ///
+    /// The answer at the deadline does not wait for `operation`: it is cancelled and left to
+    /// end on its own. (A task group would wait for it, and a PostgresNIO call stuck where
+    /// cancellation does not reach — a query written to a connection that just closed is never
+    /// completed — would hold the caller, and graceful shutdown, forever.)
     func withinDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let deadline = retry.deadline
-        StoreMetrics.operationStarted()
-        defer { StoreMetrics.operationEnded() }
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
+        let outcome = FirstOutcome<Result>()
+        let work = Task {
+            StoreMetrics.operationStarted()
+            defer { StoreMetrics.operationEnded() }
+            do {
+                outcome.settle(.success(try await operation()))
+            } catch {
+                outcome.settle(.failure(error))
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")
-            }
-            return result
+        }
+        let timer = Task {
+            try await Task.sleep(for: deadline)
+            outcome.settle(.failure(StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")))
+            work.cancel()
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await outcome.value
+        } onCancel: {
+            work.cancel()
+            outcome.settle(.failure(CancellationError()))
         }
     }
 
@@ -84,6 +98,41 @@ extension OrderStore {
                 logger.debug("retrying after \(failure.sqlState ?? "?")", metadata: ["attempt": "\(attempt)"])
                 try await Task.sleep(for: delay)
                 attempt += 1
+            }
+        }
+    }
+}
+
+/// The first of several racing outcomes; later ones are dropped.
+final class FirstOutcome<Value: Sendable>: Sendable {
+    private enum State {
+        case pending([CheckedContinuation<Value, any Error>])
+        case settled(Result<Value, any Error>)
+    }
+    private let state = Mutex(State.pending([]))
+
+    func settle(_ result: Result<Value, any Error>) {
+        let waiters: [CheckedContinuation<Value, any Error>] = state.withLock { state in
+            guard case .pending(let waiters) = state else { return [] }
+            state = .settled(result)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    var value: Value {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                let settled: Result<Value, any Error>? = state.withLock { state in
+                    switch state {
+                    case .pending(let waiters):
+                        state = .pending(waiters + [continuation])
+                        return nil
+                    case .settled(let result):
+                        return result
+                    }
+                }
+                if let settled { continuation.resume(with: settled) }
             }
         }
     }
