@@ -40,60 +40,12 @@ extension OrderStore {
         let merged = try Self.merge(lines)
         let key = try idempotencyKey.map { try Validate.text($0, field: "Idempotency-Key", maxLength: 255) }
         let requestHash = key.map { _ in Self.requestHash(userId: userId, lines: merged) }
-        let productIds = merged.map(\.productId)
-        let quantities = merged.map { Int32($0.quantity) }
 
-        let query: PostgresQuery = """
-            WITH request AS (
-                SELECT product_id, quantity FROM unnest(\(productIds)::bigint[], \(quantities)::int[]) AS r(product_id, quantity)
-            ),
-            locked AS MATERIALIZED (
-                SELECT p.id, p.price FROM products p
-                WHERE p.id = ANY(\(productIds)::bigint[])
-                ORDER BY p.id
-                FOR UPDATE
-            ),
-            taken AS (
-                UPDATE products p
-                SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
-                FROM request r JOIN locked l ON l.id = r.product_id
-                WHERE p.id = r.product_id
-                  AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = \(key))
-                RETURNING p.id, l.price, r.quantity
-            ),
-            placed AS (
-                INSERT INTO orders (user_id, order_number, status, total_amount, organization_id)
-                SELECT \(userId), 'SO-' || lpad(n::text, greatest(8, length(n::text)), '0'), 'pending',
-                       (SELECT sum(price * quantity) FROM taken),
-                       (SELECT active_org_id FROM users WHERE id = \(userId))
-                FROM (SELECT nextval('order_number_seq') AS n) AS number
-                WHERE EXISTS (SELECT 1 FROM taken)
-                RETURNING \(unescaped: Order.columns)
-            ),
-            items AS (
-                -- From the request, not from what was taken: a product that does not exist has no
-                -- price (0 here) and fails order_items_product_id_fkey, aborting the statement.
-                INSERT INTO order_items (order_id, product_id, quantity, unit_price, subtotal)
-                SELECT placed.id, r.product_id, r.quantity, coalesce(t.price, 0), coalesce(t.price, 0) * r.quantity
-                FROM placed CROSS JOIN request r LEFT JOIN taken t ON t.id = r.product_id
-                RETURNING \(unescaped: OrderItem.columns)
-            ),
-            history AS (
-                INSERT INTO order_status_changes (order_id, from_status, to_status, changed_at)
-                SELECT id, NULL, 'pending', created_at FROM placed
-            ),
-            keyed AS (
-                INSERT INTO idempotency_keys (key, request_hash, order_id)
-                SELECT \(key), \(requestHash), id FROM placed WHERE \(key)::text IS NOT NULL
-            )
-            SELECT placed.*, items.*
-            FROM placed JOIN items ON items.order_id = placed.id
-            ORDER BY items.product_id
-            """
+        let statement = PlaceOrderStatement(
+            productIds: merged.map(\.productId), quantities: merged.map { Int32($0.quantity) }, key: key, userId: userId,
+            requestHash: requestHash)
         do {
-            let rows = try await write(query) { row in
-                (try Order(row: row), try OrderItem(row: row, offset: 9))
-            }
+            let rows = try await write(statement)
             if let first = rows.first {
                 StoreMetrics.orderPlaced()
                 return PlacedOrder(order: first.0.with(items: rows.compactMap(\.1)), created: true)
@@ -197,6 +149,82 @@ extension OrderStore {
     static func requestHash(userId: Int64, lines: [OrderLine]) -> String {
         let canonical = "\(userId)|" + lines.map { "\($0.productId)x\($0.quantity)" }.joined(separator: ",")
         return SHA256.hash(data: Data(canonical.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// The placement statement, prepared once per connection: PostgreSQL parses and plans its CTEs
+/// once instead of on every order (they cost more than executing it). Binds: `$1` product ids
+/// and `$2` quantities of the merged lines, `$3` the idempotency key or NULL, `$4` the user,
+/// `$5` the request hash or NULL. How it never oversells and never deadlocks: see
+/// ``OrderStore/placeOrder(userId:lines:idempotencyKey:)`` and docs/store.md.
+struct PlaceOrderStatement: PostgresPreparedStatement {
+    static let sql = """
+        WITH request AS (
+            SELECT product_id, quantity FROM unnest($1::bigint[], $2::int[]) AS r(product_id, quantity)
+        ),
+        locked AS MATERIALIZED (
+            SELECT p.id, p.price FROM products p
+            WHERE p.id = ANY($1::bigint[])
+            ORDER BY p.id
+            FOR UPDATE
+        ),
+        taken AS (
+            UPDATE products p
+            SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
+            FROM request r JOIN locked l ON l.id = r.product_id
+            WHERE p.id = r.product_id
+              AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $3)
+            RETURNING p.id, l.price, r.quantity
+        ),
+        placed AS (
+            INSERT INTO orders (user_id, order_number, status, total_amount, organization_id)
+            SELECT $4, 'SO-' || lpad(n::text, greatest(8, length(n::text)), '0'), 'pending',
+                   (SELECT sum(price * quantity) FROM taken),
+                   (SELECT active_org_id FROM users WHERE id = $4)
+            FROM (SELECT nextval('order_number_seq') AS n) AS number
+            WHERE EXISTS (SELECT 1 FROM taken)
+            RETURNING \(Order.columns)
+        ),
+        items AS (
+            -- From the request, not from what was taken: a product that does not exist has no
+            -- price (0 here) and fails order_items_product_id_fkey, aborting the statement.
+            INSERT INTO order_items (order_id, product_id, quantity, unit_price, subtotal)
+            SELECT placed.id, r.product_id, r.quantity, coalesce(t.price, 0), coalesce(t.price, 0) * r.quantity
+            FROM placed CROSS JOIN request r LEFT JOIN taken t ON t.id = r.product_id
+            RETURNING \(OrderItem.columns)
+        ),
+        history AS (
+            INSERT INTO order_status_changes (order_id, from_status, to_status, changed_at)
+            SELECT id, NULL, 'pending', created_at FROM placed
+        ),
+        keyed AS (
+            INSERT INTO idempotency_keys (key, request_hash, order_id)
+            SELECT $3, $5, id FROM placed WHERE $3 IS NOT NULL
+        )
+        SELECT placed.*, items.*
+        FROM placed JOIN items ON items.order_id = placed.id
+        ORDER BY items.product_id
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8Array, .int4Array, .text, .int8, .text]
+
+    let productIds: [Int64]
+    let quantities: [Int32]
+    let key: String?
+    let userId: Int64
+    let requestHash: String?
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 5)
+        bindings.append(productIds)
+        bindings.append(quantities)
+        bindings.append(key)
+        bindings.append(userId)
+        bindings.append(requestHash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> (Order, OrderItem?) {
+        (try Order(row: row), try OrderItem(row: row, offset: 9))
     }
 }
 

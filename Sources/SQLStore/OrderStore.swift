@@ -56,6 +56,19 @@ public struct OrderStore: Sendable {
         }
     }
 
+    /// ``write(_:decode:)`` for a statement prepared once per connection.
+    func write<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try await retrying { [client, logger] in
+            try await client.withConnection { connection in
+                var values: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+                try await connection.execute(CommitBarrier(), logger: logger)
+                return values
+            }
+        }
+    }
+
     /// The rows of `query`, run in autocommit on `connection`, once its commit is confirmed.
     static func committed<Value: Sendable>(
         _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger,
@@ -65,8 +78,7 @@ public struct OrderStore: Sendable {
         for try await row in try await connection.query(query, logger: logger) {
             values.append(try decode(row))
         }
-        // The commit barrier: answered only after ReadyForQuery of the statement above.
-        try await connection.query("SELECT 1", logger: logger)
+        try await connection.execute(CommitBarrier(), logger: logger)
         return values
     }
 
@@ -83,4 +95,12 @@ public struct OrderStore: Sendable {
     ) async throws -> Value? {
         try await rows(query, decode: decode).first
     }
+}
+
+/// The commit barrier: answered only after ReadyForQuery of the statement before it on the same
+/// connection, that is after that statement's commit (see ``OrderStore/write(_:decode:)``).
+struct CommitBarrier: PostgresPreparedStatement {
+    static let sql = "SELECT 1"
+    func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+    func decodeRow(_ row: PostgresRow) throws {}
 }
