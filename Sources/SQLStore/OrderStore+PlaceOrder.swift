@@ -38,7 +38,7 @@ extension OrderStore {
     /// fails on the key's primary key and rolls back whole. Either way: one order, one decrement.
     public func placeOrder(userId: Int64, lines: [OrderLine], idempotencyKey: String? = nil) async throws -> PlacedOrder {
         let merged = try Self.merge(lines)
-        let key = try idempotencyKey.map { try Validate.text($0, field: "Idempotency-Key", maxLength: 255) }
+        let key = try idempotencyKey.map(Validate.idempotencyKey)
         let requestHash = key.map { _ in Self.requestHash(userId: userId, lines: merged) }
 
         let statement = PlaceOrderStatement(

@@ -27,12 +27,15 @@ public struct OrderStore: Sendable {
     func rows<Value: Sendable>(
         _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
     ) async throws -> [Value] {
-        try await retrying {
-            var values: [Value] = []
-            for try await row in try await client.query(query, logger: logger) {
-                values.append(try decode(row))
+        try await retrying { [client, logger] in
+            // Leased explicitly: the connection goes back to the pool however the query ends.
+            try await client.withConnection { connection in
+                var values: [Value] = []
+                for try await row in try await connection.query(query, logger: logger) {
+                    values.append(try decode(row))
+                }
+                return values
             }
-            return values
         }
     }
 

@@ -228,13 +228,21 @@ struct ServeCommandTests {
             let userId = try #require(try await server.request("POST", "/users", json: ["email": "s@example.com", "name": "S"]).json["id"] as? Int)
             let productId = try #require(
                 try await server.request("POST", "/products", json: ["sku": "S", "name": "S", "price": "1.00", "stock": 100_000]).json["id"] as? Int)
+            let placed = Acknowledgements()
             let acknowledged = try await withThrowingTaskGroup(of: Int?.self) { group in
-                for index in 0..<200 {
+                // SIGTERM once the load is under way: 20 orders acknowledged, many in flight.
+                group.addTask {
+                    while await placed.count < 20 { try await Task.sleep(for: .milliseconds(2)) }
+                    server.process.signal(SIGTERM)
+                    return nil
+                }
+                for _ in 0..<200 {
                     group.addTask {
-                        if index == 60 { server.process.signal(SIGTERM) }
                         let reply = try? await server.request(
                             "POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 1]]])
-                        return reply?.status == 201 ? reply?.json["id"] as? Int : nil
+                        guard reply?.status == 201 else { return nil }
+                        await placed.increment()
+                        return reply?.json["id"] as? Int
                     }
                 }
                 return try await group.reduce(into: [Int]()) { if let id = $1 { $0.append(id) } }
@@ -259,4 +267,9 @@ struct ServeCommandTests {
             #expect(process.output.contains("sqlstore migrate up"), "\(process.output)")
         }
     }
+}
+
+private actor Acknowledgements {
+    var count = 0
+    func increment() { count += 1 }
 }

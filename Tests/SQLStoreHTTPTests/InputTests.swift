@@ -46,6 +46,21 @@ struct HostileInputTests {
         }
     }
 
+    @Test("an Idempotency-Key that is not printable ASCII is a 422 and places nothing")
+    func unprintableIdempotencyKey() async throws {
+        try await ServerProcess.withServer { server in
+            let user = try await server.request("POST", "/users", json: ["email": "key@example.com", "name": "Key"])
+            let product = try await server.request("POST", "/products", json: ["sku": "K", "name": "K", "price": "1.00", "stock_quantity": 5])
+            let order: [String: Any] = ["user_id": user.json["id"] ?? 0, "items": [["product_id": product.json["id"] ?? 0, "quantity": 1]]]
+            for key in ["caf\u{e9}", "tab\there", String(repeating: "k", count: 256)] {
+                let reply = try await server.request("POST", "/orders", json: order, headers: ["Idempotency-Key": key])
+                #expect(reply.status == 422 && (reply.json["details"] as? [String: Any])?["field"] as? String == "Idempotency-Key", "\(key.prefix(20))")
+            }
+            #expect(try await server.request("POST", "/orders", json: order, headers: ["Idempotency-Key": "order-2026-11-21#1"]).status == 201)
+            #expect(try await server.database.scalar("SELECT count(*) FROM orders", as: Int.self) == 1)
+        }
+    }
+
     @Test("numbers out of range are refused with a 4xx naming the field, never a 500")
     func outOfRangeNumbers() async throws {
         try await ServerProcess.withServer { server in

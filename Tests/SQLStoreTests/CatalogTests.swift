@@ -168,6 +168,39 @@ struct DeadlineTests {
     }
 }
 
+@Suite("Pool")
+struct PoolTests {
+    @Test("refused writes and failed reads give their connections back: 300 duplicates on a pool of 2 leave it serving")
+    func failuresDoNotLeakConnections() async throws {
+        var retry = RetryPolicy()
+        retry.deadline = .seconds(5)
+        try await withStore(maxConnections: 2, retry: retry) { store, _ in
+            _ = try await store.createOrganization(slug: "taken", name: "Taken")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        for attempt in 0..<75 {
+                            if attempt % 2 == 0 {
+                                await #expect(throws: StoreError.duplicate(field: "slug")) {
+                                    try await store.createOrganization(slug: "taken", name: "Again \(worker)")
+                                }
+                            } else {
+                                await #expect(throws: StoreError.notFound(resource: "organization", id: "999999")) {
+                                    try await store.organization(id: 999_999)
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let started = ContinuousClock.now
+            #expect(try await store.organization(id: 1).slug == "taken")
+            #expect(ContinuousClock.now - started < .seconds(2), "a connection was free at once")
+        }
+    }
+}
+
 actor Attempts {
     var count = 0
     func increment() { count += 1 }

@@ -25,6 +25,17 @@ enum Validate {
         return value
     }
 
+    /// An `Idempotency-Key`: 1–255 printable ASCII characters, no space at either end, so that
+    /// a key means the same to every client, proxy and log that handles it.
+    static func idempotencyKey(_ value: String) throws -> String {
+        let printable = value.utf8.allSatisfy { (0x20...0x7E).contains($0) }
+        guard printable, (1...255).contains(value.utf8.count), value.first != " ", value.last != " " else {
+            throw StoreError.invalidInput(
+                field: "Idempotency-Key", reason: "must be 1-255 printable ASCII characters, not starting or ending with a space")
+        }
+        return value
+    }
+
     /// Trimmed; one `@` with something before it and a dotted domain after it; no spaces.
     static func email(_ value: String) throws -> String {
         let email = try text(value, field: "email", maxLength: 255)
