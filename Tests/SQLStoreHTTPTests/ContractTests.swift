@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The served OpenAPI document and the real server cannot drift apart: both checks run against
+/// `sqlstore serve` over HTTP and fail on any response the document does not describe.
+@Suite("OpenAPI contract")
+struct ContractTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func python() throws -> String {
+        guard let python = ProcessInfo.processInfo.environment["SQLSTORE_PYTHON"], !python.isEmpty else {
+            throw TestSetupError("SQLSTORE_PYTHON is not set: run the tests with scripts/test")
+        }
+        return python
+    }
+
+    @Test("a scripted tour of every operation and every deterministic error conforms to the document")
+    func conformance() async throws {
+        try await ServerProcess.withServer { server in
+            let checker = try ChildProcess(
+                try Self.python(),
+                [Self.repository.appendingPathComponent("scripts/openapi-conformance.py").path, server.baseURL.absoluteString, "--quiet"])
+            let status = try await checker.wait(timeout: .seconds(300))
+            #expect(status == 0, "\(checker.output)")
+        }
+    }
+
+    @Test("schemathesis, every check, generated from the served document: no failures")
+    func fuzzing() async throws {
+        try await ServerProcess.withServer(arguments: ["--demo"]) { server in
+            let fuzz = try ChildProcess(
+                "/bin/bash", [Self.repository.appendingPathComponent("scripts/fuzz-api").path, server.baseURL.absoluteString])
+            let status = try await fuzz.wait(timeout: .seconds(240))
+            #expect(status == 0, "\(fuzz.output)")
+        }
+    }
+}
