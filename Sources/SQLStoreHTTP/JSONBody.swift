@@ -5,15 +5,32 @@ import NIOCore
 
 /// JSON in and out: snake_case keys, RFC 3339 UTC timestamps.
 enum JSONBody {
+    /// The API's own bodies: written straight into the response buffer, no `JSONEncoder`.
+    /// Never throws; declared `throws` like its sibling so that call sites read the same.
+    static func response(_ value: some JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        var json = JSONWriter()
+        value.write(to: &json)
+        return response(json.buffer, status: status, headers: headers)
+    }
+
+    /// Anything else (error bodies, health checks): rare, so Foundation's encoder is fine; one
+    /// shared encoder with the same options, keys sorted as the written bodies sort theirs.
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        try response(ByteBuffer(bytes: encoder.encode(value)), status: status, headers: headers)
+    }
+
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
+        return encoder
+    }()
+
+    private static func response(_ body: ByteBuffer, status: HTTPResponse.Status, headers: HTTPFields) -> Response {
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
     }
 
     /// Reads at most `limit` bytes of body (413 beyond) and decodes it, answering 400:

@@ -1,25 +1,10 @@
 import Foundation
 import SQLStore
 
-// What the API sends: the store's values in snake_case JSON, money as two-decimal strings.
+// What the API sends: the store's values in snake_case JSON, money as two-decimal strings,
+// timestamps RFC 3339 UTC. Each body writes its keys in sorted order (see `JSONWritable`).
 
-/// Money as a decimal string with two places ("29.99"): exact, and safe for any JSON client.
-struct Money: Encodable, Equatable {
-    let value: Decimal
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        var rounded = Decimal()
-        var copy = value
-        NSDecimalRound(&rounded, &copy, 2, .plain)
-        var text = NSDecimalNumber(decimal: rounded).stringValue
-        if !text.contains(".") { text += ".00" }
-        if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
-        try container.encode(text)
-    }
-}
-
-struct UserBody: Encodable {
+struct UserBody: JSONWritable {
     let id: Int64, email: String, name: String, activeOrgId: Int64?
     let createdAt: Date, updatedAt: Date, version: Int32
 
@@ -28,131 +13,170 @@ struct UserBody: Encodable {
         (createdAt, updatedAt, version) = (user.createdAt, user.updatedAt, user.version)
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(email, forKey: .email)
-        try c.encode(name, forKey: .name)
-        try c.encode(activeOrgId, forKey: .activeOrgId)  // null rather than absent
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(version, forKey: .version)
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("active_org_id"); json.integer(activeOrgId)  // null rather than absent
+        json.key("created_at"); json.timestamp(createdAt)
+        json.key("email"); json.string(email)
+        json.key("id"); json.integer(id)
+        json.key("name"); json.string(name)
+        json.key("updated_at"); json.timestamp(updatedAt)
+        json.key("version"); json.integer(version)
+        json.endObject()
     }
-
-    enum CodingKeys: String, CodingKey { case id, email, name, activeOrgId, createdAt, updatedAt, version }
 }
 
-struct ProductBody: Encodable {
-    let id: Int64, sku: String, name: String, description: String?, price: Money, stockQuantity: Int32
+struct ProductBody: JSONWritable {
+    let id: Int64, sku: String, name: String, description: String?, price: Decimal, stockQuantity: Int32
     let createdAt: Date, updatedAt: Date, version: Int32
 
     init(_ p: Product) {
-        (id, sku, name, description, price, stockQuantity) = (p.id, p.sku, p.name, p.description, Money(value: p.price), p.stockQuantity)
+        (id, sku, name, description, price, stockQuantity) = (p.id, p.sku, p.name, p.description, p.price, p.stockQuantity)
         (createdAt, updatedAt, version) = (p.createdAt, p.updatedAt, p.version)
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(sku, forKey: .sku)
-        try c.encode(name, forKey: .name)
-        try c.encode(description, forKey: .description)
-        try c.encode(price, forKey: .price)
-        try c.encode(stockQuantity, forKey: .stockQuantity)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(version, forKey: .version)
-    }
-
-    enum CodingKeys: String, CodingKey { case id, sku, name, description, price, stockQuantity, createdAt, updatedAt, version }
-}
-
-struct OrderItemBody: Encodable {
-    let id: Int64, orderId: Int64, productId: Int64, quantity: Int32, unitPrice: Money, subtotal: Money, createdAt: Date
-
-    init(_ i: OrderItem) {
-        (id, orderId, productId, quantity) = (i.id, i.orderId, i.productId, i.quantity)
-        (unitPrice, subtotal, createdAt) = (Money(value: i.unitPrice), Money(value: i.subtotal), i.createdAt)
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("created_at"); json.timestamp(createdAt)
+        json.key("description"); json.string(description)
+        json.key("id"); json.integer(id)
+        json.key("name"); json.string(name)
+        json.key("price"); json.money(price)
+        json.key("sku"); json.string(sku)
+        json.key("stock_quantity"); json.integer(stockQuantity)
+        json.key("updated_at"); json.timestamp(updatedAt)
+        json.key("version"); json.integer(version)
+        json.endObject()
     }
 }
 
-struct OrderBody: Encodable {
-    let id: Int64, userId: Int64, organizationId: Int64?, orderNumber: String, status: String, totalAmount: Money
-    let createdAt: Date, updatedAt: Date, version: Int32
-    /// Present for a single order; lists of orders leave the lines out.
-    let items: [OrderItemBody]?
+struct OrderItemBody: JSONWritable {
+    let item: OrderItem
 
-    init(_ o: Order, includeItems: Bool = true) {
-        (id, userId, organizationId, orderNumber, status) = (o.id, o.userId, o.organizationId, o.orderNumber, o.status.rawValue)
-        (totalAmount, createdAt, updatedAt, version) = (Money(value: o.totalAmount), o.createdAt, o.updatedAt, o.version)
-        items = includeItems ? o.items.map(OrderItemBody.init) : nil
-    }
+    init(_ item: OrderItem) { self.item = item }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(userId, forKey: .userId)
-        try c.encode(organizationId, forKey: .organizationId)
-        try c.encode(orderNumber, forKey: .orderNumber)
-        try c.encode(status, forKey: .status)
-        try c.encode(totalAmount, forKey: .totalAmount)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(updatedAt, forKey: .updatedAt)
-        try c.encode(version, forKey: .version)
-        try c.encodeIfPresent(items, forKey: .items)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, userId, organizationId, orderNumber, status, totalAmount, createdAt, updatedAt, version, items
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("created_at"); json.timestamp(item.createdAt)
+        json.key("id"); json.integer(item.id)
+        json.key("order_id"); json.integer(item.orderId)
+        json.key("product_id"); json.integer(item.productId)
+        json.key("quantity"); json.integer(item.quantity)
+        json.key("subtotal"); json.money(item.subtotal)
+        json.key("unit_price"); json.money(item.unitPrice)
+        json.endObject()
     }
 }
 
-struct OrganizationBody: Encodable {
-    let id: Int64, slug: String, name: String, createdAt: Date, updatedAt: Date, version: Int32
+struct OrderBody: JSONWritable {
+    let order: Order
+    /// A single order carries its lines; lists of orders leave the key out.
+    let includeItems: Bool
 
-    init(_ o: Organization) {
-        (id, slug, name, createdAt, updatedAt, version) = (o.id, o.slug, o.name, o.createdAt, o.updatedAt, o.version)
+    init(_ order: Order, includeItems: Bool = true) { (self.order, self.includeItems) = (order, includeItems) }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("created_at"); json.timestamp(order.createdAt)
+        json.key("id"); json.integer(order.id)
+        if includeItems {
+            json.key("items")
+            json.beginArray()
+            for item in order.items {
+                json.element()
+                OrderItemBody(item).write(to: &json)
+            }
+            json.endArray()
+        }
+        json.key("order_number"); json.string(order.orderNumber)
+        json.key("organization_id"); json.integer(order.organizationId)
+        json.key("status"); json.string(order.status.rawValue)
+        json.key("total_amount"); json.money(order.totalAmount)
+        json.key("updated_at"); json.timestamp(order.updatedAt)
+        json.key("user_id"); json.integer(order.userId)
+        json.key("version"); json.integer(order.version)
+        json.endObject()
     }
 }
 
-struct MembershipBody: Encodable {
-    let organizationId: Int64, userId: Int64, role: String, joinedAt: Date
+struct OrganizationBody: JSONWritable {
+    let organization: Organization
 
-    init(_ m: Membership) {
-        (organizationId, userId, role, joinedAt) = (m.organizationId, m.userId, m.role.rawValue, m.joinedAt)
+    init(_ organization: Organization) { self.organization = organization }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("created_at"); json.timestamp(organization.createdAt)
+        json.key("id"); json.integer(organization.id)
+        json.key("name"); json.string(organization.name)
+        json.key("slug"); json.string(organization.slug)
+        json.key("updated_at"); json.timestamp(organization.updatedAt)
+        json.key("version"); json.integer(organization.version)
+        json.endObject()
     }
 }
 
-struct ActiveOrganizationBody: Encodable {
-    let organizationId: Int64, slug: String, name: String, role: String
+struct MembershipBody: JSONWritable {
+    let membership: Membership
 
-    init(_ a: ActiveOrganization) {
-        (organizationId, slug, name, role) = (a.organizationId, a.slug, a.name, a.role.rawValue)
+    init(_ membership: Membership) { self.membership = membership }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("joined_at"); json.timestamp(membership.joinedAt)
+        json.key("organization_id"); json.integer(membership.organizationId)
+        json.key("role"); json.string(membership.role.rawValue)
+        json.key("user_id"); json.integer(membership.userId)
+        json.endObject()
     }
 }
 
-struct OffsetPageBody<Item: Encodable>: Encodable {
+struct ActiveOrganizationBody: JSONWritable {
+    let active: ActiveOrganization
+
+    init(_ active: ActiveOrganization) { self.active = active }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("name"); json.string(active.name)
+        json.key("organization_id"); json.integer(active.organizationId)
+        json.key("role"); json.string(active.role.rawValue)
+        json.key("slug"); json.string(active.slug)
+        json.endObject()
+    }
+}
+
+struct OffsetPageBody<Item: JSONWritable>: JSONWritable {
     let items: [Item], total: Int, page: Int, pageSize: Int, totalPages: Int
 
     init<Value>(_ page: OffsetPage<Value>, _ transform: (Value) -> Item) {
         items = page.items.map(transform)
         (total, self.page, pageSize, totalPages) = (page.total, page.page, page.pageSize, page.totalPages)
     }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("items"); json.array(items)
+        json.key("page"); json.integer(page)
+        json.key("page_size"); json.integer(pageSize)
+        json.key("total"); json.integer(total)
+        json.key("total_pages"); json.integer(totalPages)
+        json.endObject()
+    }
 }
 
-struct CursorPageBody<Item: Encodable>: Encodable {
+struct CursorPageBody<Item: JSONWritable>: JSONWritable {
     let items: [Item], nextCursor: String?, hasMore: Bool
 
     init<Value>(_ page: CursorPage<Value>, _ transform: (Value) -> Item) {
         (items, nextCursor, hasMore) = (page.items.map(transform), page.nextCursor, page.hasMore)
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(items, forKey: .items)
-        try c.encode(nextCursor, forKey: .nextCursor)
-        try c.encode(hasMore, forKey: .hasMore)
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("has_more"); json.bool(hasMore)
+        json.key("items"); json.array(items)
+        json.key("next_cursor"); json.string(nextCursor)  // null rather than absent
+        json.endObject()
     }
-
-    enum CodingKeys: String, CodingKey { case items, nextCursor, hasMore }
 }
