@@ -250,66 +250,17 @@ struct CivilTime: Equatable {
     }
 }
 
-/// Exact money from a `Decimal` without NSDecimalNumber, whose string conversion costs
-/// microseconds.
-///
-/// On Linux, `Decimal` keeps its parts internal, so they are read from its 20 bytes: exponent
-/// (Int8), length in the high nibble of the next byte, the sign bit 0x08, then eight
-/// little-endian 16-bit mantissa words. That layout is checked once against values built
-/// through the public API; if it ever differs, every value takes the slow, exact path.
+/// Exact money from a `Decimal` through public API only, without NSDecimalNumber's string
+/// conversion, which costs microseconds.
 enum DecimalParts {
-    static let layoutIsKnown: Bool = {
-        let samples: [(Bool, UInt64, Int)] = [
-            (false, 0, 0), (false, 1250, -2), (true, 9_999_999_999, -2), (false, 7, -3), (true, 1, 3),
-            (false, 0xFFFF_FFFF_FFFF_FFFF, -9), (false, 0x1_0000, 0), (true, 123_456_789_012_345, -6),
-        ]
-        return samples.allSatisfy { negative, mantissa, exponent in
-            let value = Decimal(sign: negative ? .minus : .plus, exponent: exponent, significand: Decimal(mantissa))
-            guard let parts = raw(value) else { return false }
-            let rebuilt = Decimal(sign: parts.negative ? .minus : .plus, exponent: parts.exponent, significand: Decimal(parts.mantissa))
-            return rebuilt == value && Decimal(parts.mantissa) == value.significand.magnitude
-        }
-    }()
-
-    /// Sign and magnitude in hundredths, rounded half away from zero like `NSDecimalRound(.plain)`;
-    /// nil when the value needs the slow path (NaN, more than 64 bits, or an unknown layout).
+    /// Sign and magnitude in hundredths; nil when the value has more than two decimals or does
+    /// not fit 64 bits (never for NUMERIC(10,2) columns), which then take the rounding slow path.
     static func cents(of value: Decimal) -> (negative: Bool, cents: UInt64)? {
-        guard layoutIsKnown, let parts = raw(value) else { return nil }
-        var cents = parts.mantissa
-        let scale = parts.exponent + 2
-        if scale >= 0 {
-            for _ in 0..<scale {
-                let (product, overflow) = cents.multipliedReportingOverflow(by: 10)
-                guard !overflow else { return nil }
-                cents = product
-            }
-        } else {
-            guard scale > -20 else { return cents == 0 ? (false, 0) : nil }
-            var divisor: UInt64 = 1
-            for _ in 0..<(-scale) { divisor *= 10 }
-            let (quotient, remainder) = cents.quotientAndRemainder(dividingBy: divisor)
-            cents = quotient
-            if remainder >= divisor - remainder { cents += 1 }  // a tie rounds away from zero
-        }
-        return (parts.negative && cents != 0, cents)  // never "-0.00"
-    }
-
-    /// The parts of a `Decimal` with at most 64 bits of mantissa; nil for NaN and wider values.
-    private static func raw(_ value: Decimal) -> (negative: Bool, mantissa: UInt64, exponent: Int)? {
-        guard MemoryLayout<Decimal>.size == 20 else { return nil }
-        return withUnsafeBytes(of: value) { bytes -> (Bool, UInt64, Int)? in
-            let exponent = Int(Int8(bitPattern: bytes[0]))
-            let length = Int(bytes[1] >> 4)
-            let negative = bytes[1] & 0x08 != 0
-            guard length <= 4, !(length == 0 && negative) else { return nil }
-            var mantissa: UInt64 = 0
-            for word in 0..<length {
-                let low = UInt64(bytes[4 + 2 * word]), high = UInt64(bytes[5 + 2 * word])
-                mantissa |= (low | high << 8) << (16 * word)
-            }
-            for word in length..<8 where bytes[4 + 2 * word] != 0 || bytes[5 + 2 * word] != 0 { return nil }
-            return (negative, mantissa, exponent)
-        }
+        guard value.isFinite else { return nil }
+        let scaled = value * 100
+        let whole = NSDecimalNumber(decimal: scaled).int64Value
+        guard Decimal(whole) == scaled else { return nil }
+        return (whole < 0, whole.magnitude)  // 0 is never "-0.00"
     }
 
     /// The exact path for any value: what the API sent before the writer existed.
