@@ -77,6 +77,8 @@ enum JSONBody {
     private static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let context): return "missing field '\(path(context.codingPath + [key]))'"
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty:
+            return "the body must be a JSON object"
         case .typeMismatch(let type, let context):
             return "field '\(path(context.codingPath))' has the wrong type (expected \(typeName(type)))"
         case .valueNotFound(let type, let context):
@@ -88,12 +90,14 @@ enum JSONBody {
         }
     }
 
+    /// The JSON kind a Swift type is read from, for messages (never a Swift type name).
     private static func typeName(_ type: Any.Type) -> String {
         switch type {
         case is String.Type: return "a string"
         case is Int.Type, is Int64.Type, is Int32.Type: return "an integer"
+        case is Double.Type, is Decimal.Type: return "a number"
         case is Bool.Type: return "a boolean"
-        default: return "\(type)".lowercased()
+        default: return "\(type)".hasPrefix("Array") ? "an array" : "an object"
         }
     }
 
