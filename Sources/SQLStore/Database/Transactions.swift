@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 import PostgresNIO
 
@@ -65,8 +67,8 @@ extension OrderStore {
                 outcome.settle(.failure(error))
             }
         }
-        let timer = Task {
-            try await Task.sleep(for: deadline)
+        // A timer on an event loop rather than a sleeping task: one per operation, so it is cheap.
+        let timer = NIOSingletons.posixEventLoopGroup.any().scheduleTask(in: TimeAmount(deadline)) {
             outcome.settle(.failure(StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")))
             work.cancel()
         }
