@@ -231,7 +231,7 @@ struct ServeCommandTests {
             let userId = try #require(try await server.request("POST", "/users", json: ["email": "s@example.com", "name": "S"]).json["id"] as? Int)
             let productId = try #require(
                 try await server.request("POST", "/products", json: ["sku": "S", "name": "S", "price": "1.00", "stock": 100_000]).json["id"] as? Int)
-            let placed = Acknowledgements()
+            let placed = Counter()
             let acknowledged = try await withThrowingTaskGroup(of: Int?.self) { group in
                 // SIGTERM once the load is under way: 20 orders acknowledged, many in flight.
                 group.addTask {
@@ -270,9 +270,4 @@ struct ServeCommandTests {
             #expect(process.output.contains("sqlstore migrate up"), "\(process.output)")
         }
     }
-}
-
-private actor Acknowledgements {
-    var count = 0
-    func increment() { count += 1 }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PostgresNIO
 import SQLStore
 import SQLStoreMigrations
@@ -11,14 +14,23 @@ struct LeastPrivilegeTests {
     func applicationRoleHasOnlyDML() async throws {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let (migrator, app, stranger) = ("m_\(suffix)", "a_\(suffix)", "s_\(suffix)")
-        let admin = try TestDatabase.adminURL()
-        defer {
-            Task {
-                try? await TestDatabase.withConnection(to: admin) { connection in
-                    try await connection.query("DROP ROLE IF EXISTS \(unescaped: migrator), \(unescaped: app), \(unescaped: stranger)", logger: TestDatabase.logger)
-                }
+        // Roles belong to the cluster, not to the test's database: dropped after it, pass or fail.
+        func dropRoles() async throws {
+            try await TestDatabase.withConnection(to: try TestDatabase.adminURL()) { connection in
+                try await connection.query(
+                    "DROP ROLE IF EXISTS \(unescaped: migrator), \(unescaped: app), \(unescaped: stranger)", logger: TestDatabase.logger)
             }
         }
+        do {
+            try await checkRoles(migrator: migrator, app: app, stranger: stranger)
+        } catch {
+            try? await dropRoles()
+            throw error
+        }
+        try await dropRoles()
+    }
+
+    private func checkRoles(migrator: String, app: String, stranger: String) async throws {
         try await TestDatabase.withFresh { database in
             let roles = try ChildProcess(
                 try sqlstoreExecutable(), ["roles", "--migrator", migrator, "--app", app, "--database-url", database.url.urlString])
@@ -61,23 +73,32 @@ struct LeastPrivilegeTests {
                 }
             }
 
-            // The whole API as the application role, the setter included.
             let server = try await ServerProcess(database: database, url: asApp, arguments: [])
-            let user = try await server.request("POST", "/users", json: ["email": "least@example.com", "name": "Least"])
-            let product = try await server.request("POST", "/products", json: ["sku": "LP", "name": "LP", "price": "2.00", "stock_quantity": 5])
-            let organization = try await server.request("POST", "/organizations", json: ["slug": "least", "name": "Least"])
-            let (userId, productId, orgId) = (user.json["id"] as? Int ?? 0, product.json["id"] as? Int ?? 0, organization.json["id"] as? Int ?? 0)
-            #expect(try await server.request("POST", "/organizations/\(orgId)/members", json: ["user_id": userId]).status == 201)
-            #expect(try await server.request("PUT", "/users/\(userId)/active-organization", json: ["organization_id": orgId]).status == 200)
-            let order = try await server.request(
-                "POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 2]]], headers: ["Idempotency-Key": "lp-1"])
-            #expect(order.status == 201 && order.json["organization_id"] as? Int == orgId)
-            #expect(try await server.request("PATCH", "/orders/\(order.json["id"] as? Int ?? 0)", json: ["status": "cancelled", "version": 1]).status == 200)
-            #expect(try await server.request("GET", "/health/ready").status == 200)
+            do {
+                try await useAPI(server)
+            } catch {
+                server.process.signal(SIGKILL)
+                throw error
+            }
             try await server.stop()
             #expect(!server.process.output.contains("SUPERUSER"), "no superuser warning for the application role")
             #expect(try await database.scalar("SELECT stock_quantity FROM products", as: Int.self) == 5)
         }
+    }
+
+    /// The whole API as the application role, the SECURITY DEFINER setter included.
+    private func useAPI(_ server: ServerProcess) async throws {
+        let user = try await server.request("POST", "/users", json: ["email": "least@example.com", "name": "Least"])
+        let product = try await server.request("POST", "/products", json: ["sku": "LP", "name": "LP", "price": "2.00", "stock_quantity": 5])
+        let organization = try await server.request("POST", "/organizations", json: ["slug": "least", "name": "Least"])
+        let (userId, productId, orgId) = (user.json["id"] as? Int ?? 0, product.json["id"] as? Int ?? 0, organization.json["id"] as? Int ?? 0)
+        #expect(try await server.request("POST", "/organizations/\(orgId)/members", json: ["user_id": userId]).status == 201)
+        #expect(try await server.request("PUT", "/users/\(userId)/active-organization", json: ["organization_id": orgId]).status == 200)
+        let order = try await server.request(
+            "POST", "/orders", json: ["user_id": userId, "items": [["product_id": productId, "quantity": 2]]], headers: ["Idempotency-Key": "lp-1"])
+        #expect(order.status == 201 && order.json["organization_id"] as? Int == orgId)
+        #expect(try await server.request("PATCH", "/orders/\(order.json["id"] as? Int ?? 0)", json: ["status": "cancelled", "version": 1]).status == 200)
+        #expect(try await server.request("GET", "/health/ready").status == 200)
     }
 
     @Test("`serve` warns loudly when it connects as a superuser")

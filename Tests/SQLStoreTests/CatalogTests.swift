@@ -116,7 +116,7 @@ struct CatalogTests {
         try await withStore { store, database in
             try await database.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT NOT NULL)")
             try await database.execute("INSERT INTO counters VALUES (1, 0)")
-            let attempts = Attempts()
+            let attempts = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
@@ -201,7 +201,3 @@ struct PoolTests {
     }
 }
 
-actor Attempts {
-    var count = 0
-    func increment() { count += 1 }
-}
