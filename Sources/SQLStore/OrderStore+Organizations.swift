@@ -69,7 +69,7 @@ extension OrderStore {
     /// The user's active organization (`get_user_active_org`); not found when none is set.
     public func activeOrganization(userId: Int64) async throws -> ActiveOrganization {
         let active = try await retrying {
-            try await client.withConnection { connection in
+            try await withConnection { connection in
                 try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
             }
         }

@@ -81,8 +81,8 @@ extension OrderStore {
         let product: Product?
         do {
             // Not retried: NOWAIT exists to answer "busy" at once.
-            product = try await withinDeadline { [client, logger] in
-                try await client.withConnection { connection in
+            product = try await withinDeadline { [self] in
+                try await withConnection { connection in
                     try await Self.committed(query, on: connection, logger: logger, decode: Product.init(row:)).first
                 }
             }

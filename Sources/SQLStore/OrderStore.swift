@@ -13,23 +13,47 @@ public struct OrderStore: Sendable {
     let logger: Logger
     var retry: RetryPolicy
     let cursorKey: SymmetricKey
+    let connectionLifetime: ConnectionLifetime?
 
-    /// - Parameter cursorSecret: signs page cursors so tampered ones are refused. Instances
-    ///   serving one database must share it.
-    public init(client: PostgresClient, cursorSecret: String, retry: RetryPolicy = .init(), logger: Logger) {
+    /// - Parameters:
+    ///   - cursorSecret: signs page cursors so tampered ones are refused. Instances serving one
+    ///     database must share it.
+    ///   - connectionMaxLifetime: a connection older than this is closed when the store gives it
+    ///     back to the pool (``DatabaseSettings/connectionMaxLifetime``); `nil` keeps connections
+    ///     for as long as the pool does.
+    public init(
+        client: PostgresClient, cursorSecret: String, retry: RetryPolicy = .init(),
+        connectionMaxLifetime: Duration? = nil, logger: Logger
+    ) {
         self.client = client
         self.logger = logger
         self.retry = retry
         self.cursorKey = SymmetricKey(data: SHA256.hash(data: Data("sqlstore-cursor:\(cursorSecret)".utf8)))
+        self.connectionLifetime = connectionMaxLifetime.map(ConnectionLifetime.init(maximum:))
+    }
+
+    /// Leases a pooled connection for `body`. One past its maximum lifetime is closed once `body`
+    /// is done with it, before it goes back: the pool learns of the close first and never hands
+    /// the closed connection out again.
+    func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await client.withConnection { connection in
+            let result = try await body(connection)
+            if let connectionLifetime, connectionLifetime.hasExpired(connection) {
+                logger.debug("closing a connection past its maximum lifetime", metadata: ["connection": "\(connection.id)"])
+                // The work is done and committed; a failure to close cleanly only ends it sooner.
+                try? await connection.close()
+            }
+            return result
+        }
     }
 
     /// Runs one query and decodes every row with `decode`.
     func rows<Value: Sendable>(
         _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
     ) async throws -> [Value] {
-        try await retrying { [client, logger] in
+        try await retrying { [self] in
             // Leased explicitly: the connection goes back to the pool however the query ends.
-            try await client.withConnection { connection in
+            try await withConnection { connection in
                 var values: [Value] = []
                 for try await row in try await connection.query(query, logger: logger) {
                     values.append(try decode(row))
@@ -52,8 +76,8 @@ public struct OrderStore: Sendable {
     func write<Value: Sendable>(
         _ query: PostgresQuery, decode: @escaping @Sendable (PostgresRow) throws -> Value
     ) async throws -> [Value] {
-        try await retrying { [client, logger] in
-            try await client.withConnection { connection in
+        try await retrying { [self] in
+            try await withConnection { connection in
                 try await Self.committed(query, on: connection, logger: logger, decode: decode)
             }
         }
@@ -62,8 +86,8 @@ public struct OrderStore: Sendable {
     /// ``write(_:decode:)`` for a statement prepared once per connection.
     func write<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
     where Statement.Row: Sendable {
-        try await retrying { [client, logger] in
-            try await client.withConnection { connection in
+        try await retrying { [self] in
+            try await withConnection { connection in
                 var values: [Statement.Row] = []
                 for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
                 try await connection.execute(CommitBarrier(), logger: logger)

@@ -18,7 +18,7 @@ struct StoreOptions: ParsableArguments {
     var maxOpenConns: Int?
     @Option(help: "Connections kept open while idle (env DATABASE_MAX_IDLE_CONNS, default 5).")
     var maxIdleConns: Int?
-    @Option(help: "How long an idle connection is kept (env DATABASE_CONN_MAX_LIFETIME, default 5m).")
+    @Option(help: "Close a connection this old when it is given back (env DATABASE_CONN_MAX_LIFETIME, default 5m).")
     var connMaxLifetime: GoDuration?
     @Option(help: "Signs page cursors (env SQLSTORE_CURSOR_SECRET; default derived from the database URL).")
     var cursorSecret: String?
@@ -87,7 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
                 if let timeout = try writeTimeout?.value ?? environment["SERVER_WRITE_TIMEOUT"].map(parseDuration) {
                     retry.deadline = timeout
                 }
-                let orderStore = OrderStore(client: client, cursorSecret: store.secret(url: url), retry: retry, logger: logger)
+                let orderStore = OrderStore(
+                    client: client, cursorSecret: store.secret(url: url), retry: retry,
+                    connectionMaxLifetime: databaseSettings.connectionMaxLifetime, logger: logger)
 
                 var services: [any Service] = [client] + (0..<workers).map { _ in
                     OrderWorker(store: orderStore, logger: logger) as any Service

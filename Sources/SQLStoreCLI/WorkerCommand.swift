@@ -19,8 +19,11 @@ struct WorkerCommand: AsyncParsableCommand {
         try await reportingFailures {
             let logger = serverLogger()
             try await store.database.withDatabase(logger: logger) { url in
-                let client = PostgresClient(configuration: try store.settings(url: url).clientConfiguration(), backgroundLogger: logger)
-                let orderStore = OrderStore(client: client, cursorSecret: store.secret(url: url), logger: logger)
+                let settings = try store.settings(url: url)
+                let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+                let orderStore = OrderStore(
+                    client: client, cursorSecret: store.secret(url: url),
+                    connectionMaxLifetime: settings.connectionMaxLifetime, logger: logger)
                 let workers: [any Service] = (0..<max(1, concurrency)).map { _ in
                     OrderWorker(store: orderStore, batchSize: batchSize, logger: logger)
                 }

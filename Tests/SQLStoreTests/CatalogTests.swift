@@ -199,5 +199,60 @@ struct PoolTests {
             #expect(ContinuousClock.now - started < .seconds(2), "a connection was free at once")
         }
     }
-}
 
+    @Test("a connection past its maximum lifetime is replaced once given back, and no operation fails meanwhile")
+    func connectionsAreRecycledByAge() async throws {
+        try await withStore(maxConnections: 3, warmConnections: 1, connectionMaxLifetime: .milliseconds(50)) { store, database in
+            let backends = try await withThrowingTaskGroup(of: [Int32].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        var seen: [Int32] = []
+                        for _ in 0..<40 {
+                            seen.append(try await store.transaction { connection in
+                                try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger)
+                                    .decode(Int32.self).reduce(into: [Int32]()) { $0.append($1) }.first ?? 0
+                            })
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                        return seen
+                    }
+                }
+                return try await group.reduce(into: Set<Int32>()) { $0.formUnion($1) }
+            }
+            // 160 operations over at least 0.8 s on 3 connections of 50 ms: many generations.
+            #expect(backends.count > 6, "connections were recycled: \(backends.count) backends served")
+            // A closed backend leaves pg_stat_activity a moment after its client has gone.
+            var open = Int.max
+            for _ in 0..<200 where open > 3 {
+                open = try await database.withConnection { connection in
+                    try await connection.query(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
+                        logger: TestDatabase.logger
+                    ).decode(Int.self).reduce(into: [Int]()) { $0.append($1) }.first ?? Int.max
+                }
+                if open > 3 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let sessions = try await database.withConnection { connection in
+                try await connection.query(
+                    "SELECT string_agg(pid || ' ' || state || ' ' || backend_start::text || ' ' || left(query, 40), E'\n') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
+                    logger: TestDatabase.logger
+                ).decode(String?.self).reduce(into: [String?]()) { $0.append($1) }.first ?? nil
+            }
+            #expect(open <= 3, "closed connections do not linger: \(open) open\n\(sessions ?? "")")
+        }
+    }
+
+    @Test("without a maximum lifetime the pool keeps serving from the connections it opened")
+    func connectionsAreKeptWithoutLifetime() async throws {
+        try await withStore(maxConnections: 2, warmConnections: 2) { store, _ in
+            var backends = Set<Int32>()
+            for _ in 0..<30 {
+                backends.insert(try await store.transaction { connection in
+                    try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger)
+                        .decode(Int32.self).reduce(into: [Int32]()) { $0.append($1) }.first ?? 0
+                })
+            }
+            #expect(backends.count <= 2)
+        }
+    }
+}

@@ -7,7 +7,8 @@ import TestSupport
 
 /// A fresh, migrated database with a running pool and a store on it.
 func withStore<Result: Sendable>(
-    maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(), _ body: (OrderStore, TestDatabase) async throws -> Result
+    maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(),
+    connectionMaxLifetime: Duration? = nil, _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
     try await TestDatabase.withMigrated { database in
         var settings = DatabaseSettings(url: database.url)
@@ -18,7 +19,9 @@ func withStore<Result: Sendable>(
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            let store = OrderStore(client: client, cursorSecret: "test", retry: retry, logger: TestDatabase.logger)
+            let store = OrderStore(
+                client: client, cursorSecret: "test", retry: retry, connectionMaxLifetime: connectionMaxLifetime,
+                logger: TestDatabase.logger)
             return try await body(store, database)
         }
     }

@@ -4,19 +4,27 @@ import SQLStoreMigrations
 
 /// How the store reaches PostgreSQL, configured with the reference service's environment names.
 ///
-/// PostgresNIO's pool differs from Go's `database/sql`, so two settings map to their nearest
-/// honest equivalent (see docs/patterns.md):
+/// PostgresNIO's pool differs from Go's `database/sql` (see docs/store.md):
 /// - `DATABASE_MAX_IDLE_CONNS` becomes the pool's *minimum*: connections kept open while idle.
-/// - `DATABASE_CONN_MAX_LIFETIME` becomes the idle timeout: a connection idle that long is
-///   closed. PostgresNIO does not recycle busy connections by age.
+///   Connections above it are closed after ``spareIdleTimeout`` unused.
+/// - `DATABASE_CONN_MAX_LIFETIME` is a true maximum lifetime, which the store enforces itself
+///   (pass it to ``OrderStore/init(client:cursorSecret:retry:connectionMaxLifetime:logger:)``).
+/// - The pool's keep-alive query is off; the server's TCP keepalives take its place.
 public struct DatabaseSettings: Sendable {
     public var url: DatabaseURL
     /// `DATABASE_MAX_OPEN_CONNS` (25): the most connections the pool opens.
     public var maxOpenConnections = 25
     /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
     public var maxIdleConnections = 5
-    /// `DATABASE_CONN_MAX_LIFETIME` (5m): how long an idle connection is kept.
+    /// `DATABASE_CONN_MAX_LIFETIME` (5m): the age past which a connection is closed when it is
+    /// given back to the pool.
     public var connectionMaxLifetime: Duration = .seconds(300)
+    /// How long a connection above ``maxIdleConnections`` stays open unused.
+    ///
+    /// Short on purpose: the pool arms a timer each time such a connection goes idle, and on Linux
+    /// a cancelled `Task.sleep` keeps about 550 bytes until the moment it would have fired, so
+    /// memory grows with idle transitions per second times this (docs/benchmarks.md, finding 5).
+    public var spareIdleTimeout: Duration = .seconds(10)
     /// Server-side bounds for every session of the application, so that nothing waits forever.
     public var statementTimeout: Duration = .seconds(5)
     public var lockTimeout: Duration = .seconds(2)
@@ -54,11 +62,19 @@ public struct DatabaseSettings: Sendable {
         var configuration = try url.clientConfiguration(applicationName: applicationName)
         configuration.options.maximumConnections = maxOpenConnections
         configuration.options.minimumConnections = min(maxIdleConnections, maxOpenConnections)
-        configuration.options.connectionIdleTimeout = connectionMaxLifetime
+        configuration.options.connectionIdleTimeout = spareIdleTimeout
+        // The keep-alive query arms a 30 s timer every time a connection goes idle, thousands a
+        // second under load, each holding memory until it would have fired (see spareIdleTimeout).
+        // The server's TCP keepalives keep a NAT mapping alive and end sessions whose client is
+        // gone instead; on a Unix socket PostgreSQL ignores them.
+        configuration.options.keepAliveBehavior = nil
         configuration.options.additionalStartupParameters += [
             ("statement_timeout", "\(statementTimeout.wholeMilliseconds)"),
             ("lock_timeout", "\(lockTimeout.wholeMilliseconds)"),
             ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.wholeMilliseconds)"),
+            ("tcp_keepalives_idle", "60"),
+            ("tcp_keepalives_interval", "10"),
+            ("tcp_keepalives_count", "6"),
         ]
         return configuration
     }

@@ -34,10 +34,12 @@ extension OrderStore {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await retrying {
-            try await client.withTransaction(logger: logger) { connection in
-                // Always explicit: the server's default_transaction_isolation may differ.
-                try await connection.query("SET TRANSACTION ISOLATION LEVEL \(unescaped: isolation.rawValue)", logger: logger)
-                return try await body(connection)
+            try await withConnection { connection in
+                try await connection.withTransaction(logger: logger) { connection in
+                    // Always explicit: the server's default_transaction_isolation may differ.
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL \(unescaped: isolation.rawValue)", logger: logger)
+                    return try await body(connection)
+                }
             }
         }
     }
