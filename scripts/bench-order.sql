@@ -19,7 +19,7 @@ taken AS (
     UPDATE products p
     SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
     FROM request r JOIN locked l ON l.id = r.product_id
-    WHERE p.id = r.product_id
+    WHERE p.id = r.product_id AND p.id = ANY(ARRAY[:a::bigint, :b::bigint])
       AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = NULL::text)
     RETURNING p.id, l.price, r.quantity
 ),

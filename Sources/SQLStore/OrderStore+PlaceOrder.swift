@@ -172,7 +172,9 @@ struct PlaceOrderStatement: PostgresPreparedStatement {
             UPDATE products p
             SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
             FROM request r JOIN locked l ON l.id = r.product_id
-            WHERE p.id = r.product_id
+            -- ANY($1) again, for the generic plan: estimating ten rows from the array, it would
+            -- otherwise scan all of a small catalogue (dead row versions too) and hash-join it.
+            WHERE p.id = r.product_id AND p.id = ANY($1::bigint[])
               AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $3)
             RETURNING p.id, l.price, r.quantity
         ),
