@@ -21,8 +21,7 @@ extension OrderStore {
     }
 
     public func product(id: Int64) async throws -> Product {
-        try await row("SELECT \(unescaped: Product.columns) FROM products WHERE id = \(id)", decode: Product.init(row:))
-            .orThrow(.notFound(resource: "product", id: "\(id)"))
+        try await rows(ProductStatement(id: id)).first.orThrow(.notFound(resource: "product", id: "\(id)"))
     }
 
     /// Products by id; `inStock` keeps those with stock, read through the partial index.
@@ -100,4 +99,20 @@ extension OrderStore {
         if let product { return product }
         throw StoreError.notFound(resource: "product", id: "\(productId)")
     }
+}
+
+/// One product by id, prepared once per connection: `GET /products/{id}` is the hottest read.
+struct ProductStatement: PostgresPreparedStatement {
+    static let sql = "SELECT \(Product.columns) FROM products WHERE id = $1"
+    static let bindingDataTypes: [PostgresDataType] = [.int8]
+
+    let id: Int64
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        bindings.append(id)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Product { try Product(row: row) }
 }

@@ -63,6 +63,19 @@ public struct OrderStore: Sendable {
         }
     }
 
+    /// ``rows(_:decode:)`` for a statement prepared once per connection: the hottest reads, which
+    /// PostgreSQL would otherwise parse and plan on every call.
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try await retrying { [self] in
+            try await withConnection { connection in
+                var values: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+                return values
+            }
+        }
+    }
+
     /// Runs one writing statement in autocommit and returns its rows only once PostgreSQL has
     /// committed it.
     ///

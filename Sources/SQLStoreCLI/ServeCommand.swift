@@ -144,7 +144,7 @@ func parseDuration(_ text: String) throws -> Duration {
 }
 
 func serverLogger() -> Logger {
-    var logger = Logger(label: "sqlstore") { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: "sqlstore") { DeferredMetadataLogHandler(label: $0) }
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger
 }
