@@ -155,6 +155,27 @@ class Cluster:
     def value(self, sql):
         return self.psql(sql).split("\n")[0]
 
+    def cpu_seconds(self):
+        """CPU time of the whole cluster: the postmaster and its live children, plus the children
+        it has reaped (cutime/cstime), so a run's delta counts backends that came and went."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        ticks = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # exited meanwhile: its time is in the postmaster's cutime now
+            pid, ppid = int(entry), int(fields[1])
+            if pid == postmaster:
+                ticks += sum(int(v) for v in fields[11:15])
+            elif ppid == postmaster:
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def version(self):
         return self.value("SHOW server_version")
 
@@ -435,6 +456,12 @@ function request()
   return wrk.format("GET", "/products/" .. math.random(1, {ds.products}))
 end
 """
+    if kind == "health":
+        return """
+function request()
+  return wrk.format("GET", "/health/live")
+end
+"""
     if kind == "orders_first":
         return f"""
 function request()
@@ -487,15 +514,15 @@ class Runner:
             before_orders = self.orders_count()
         else:
             before_orders = None
-        cpu0, (busy0, total0) = self.server.cpu_seconds(), machine_cpu()
         self.server.reset_peak_rss()
         self.pgss_reset()
+        cpu0, db0, (busy0, total0) = self.server.cpu_seconds(), self.cluster.cpu_seconds(), machine_cpu()
         proc = PROCS.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = proc.communicate()
         PROCS.forget(proc)
         if proc.returncode != 0:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {err}")
-        cpu1, (busy1, total1) = self.server.cpu_seconds(), machine_cpu()
+        cpu1, db1, (busy1, total1) = self.server.cpu_seconds(), self.cluster.cpu_seconds(), machine_cpu()
         if not record:
             return None
         with open(os.path.join(self.run_dir, f"wrk-{name}-{conns}.txt"), "w") as f:
@@ -516,6 +543,7 @@ class Runner:
             "socket_errors": {k: v for k, v in data["errors"].items() if k != "status" and v},
             "server_peak_rss_mb": round(self.server.peak_rss_mb(), 1),
             "server_cpu_ms_per_request": round(1000 * (cpu1 - cpu0) / max(1, data["requests"]), 4),
+            "postgres_cpu_ms_per_request": round(1000 * (db1 - db0) / max(1, data["requests"]), 4),
             "machine_cpu_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
             "db": self.pgss(),
         }
@@ -541,8 +569,8 @@ class Runner:
         for old in os.listdir(self.run_dir):
             if old.startswith(os.path.basename(prefix) + "."):
                 os.remove(os.path.join(self.run_dir, old))
-        (busy0, total0) = machine_cpu()
         self.pgss_reset()
+        db0, (busy0, total0) = self.cluster.cpu_seconds(), machine_cpu()
         env = dict(os.environ)
         if custom_plans:
             # Planned for the actual values each time, as the server's unnamed statements are: a
@@ -551,7 +579,7 @@ class Runner:
         proc = PROCS.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         out, err = proc.communicate()
         PROCS.forget(proc)
-        (busy1, total1) = machine_cpu()
+        db1, (busy1, total1) = self.cluster.cpu_seconds(), machine_cpu()
         with open(prefix + ".txt", "w") as f:
             f.write(" ".join(argv) + "\n" + out + err)
         if proc.returncode not in (0, 2) or "tps = " not in out:
@@ -577,6 +605,7 @@ class Runner:
                            **{name: percentile(latencies, p) / 1000 for name, p in
                               (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100))}},
             "failed": int(failed.group(1)) if failed else 0, "clients_aborted": aborted,
+            "postgres_cpu_ms_per_request": round(1000 * (db1 - db0) / max(1, len(latencies)), 4),
             "machine_cpu_busy": round((busy1 - busy0) / max(1, total1 - total0), 3),
             "db": self.pgss(),
         }
@@ -683,7 +712,7 @@ def print_table(report, out=sys.stdout):
     w(f"SQLStore benchmark  {report['meta']['date']}  commit {report['meta']['commit']}  "
       f"scale {report['meta']['dataset']['orders']:,} orders  {report['meta']['cpus']} CPUs shared by wrk, server, "
       f"PostgreSQL and pgbench  ({report['meta']['threads']} threads each for wrk and pgbench)\n\n")
-    head = f"{'scenario':<34} {'conns':>5} {'side':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':<14} {'little (mean vs c/rps)':<24} {'RSS MB':>7}\n"
+    head = f"{'scenario':<34} {'conns':>5} {'side':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':<14} {'little (mean vs c/rps)':<24} {'RSS MB':>7} {'CPU ms/req srv+pg':>18}\n"
     w(head)
     w("-" * (len(head) - 1) + "\n")
     for sc in report["scenarios"]:
@@ -699,10 +728,13 @@ def print_table(report, out=sys.stdout):
                 if side == "service" and r.get("socket_errors"):
                     non2xx += " sock:" + fmt_statuses(r["socket_errors"])
                 rss = f"{r['server_peak_rss_mb']:.0f}" if side == "service" else ""
+                pg_cpu = r.get("postgres_cpu_ms_per_request")
+                cpu = "" if pg_cpu is None else (
+                    f"{r['server_cpu_ms_per_request']:.3f} + {pg_cpu:.3f}" if side == "service" else f"{pg_cpu:.3f}")
                 lat = r["latency_ms"]
                 w(f"{sc['title'][:34]:<34} {c['connections']:>5} {side:<8} {r['rps']:>9.0f} {lat['p50']:>8.2f} {lat['p90']:>8.2f} "
                   f"{lat['p99']:>8.2f} {ratio:>6} {non2xx:<14} "
-                  f"{lt['measured_mean_ms']:.2f} vs {lt['expected_mean_ms']:.2f} {'ok' if lt['ok'] else 'OFF':<3}    {rss:>7}\n")
+                  f"{lt['measured_mean_ms']:.2f} vs {lt['expected_mean_ms']:.2f} {'ok' if lt['ok'] else 'OFF':<3}    {rss:>7} {cpu:>18}\n")
             if c.get("invariant_after_service"):
                 inv_s, inv_c = c["invariant_after_service"], c.get("invariant_after_ceiling") or {}
                 w(f"{'':<34} {'':>5} stock conservation after service: {'ok' if inv_s['ok'] else 'VIOLATED'}, "
@@ -719,6 +751,10 @@ def print_table(report, out=sys.stdout):
             mark = " (deep page)" if row["page"] == deep["deep_page"] else " (last page)" if row["page"] == deep["pages"] else ""
             w(f"{row['page']:>7,} {row['cursor']['rps']:>11.0f} {row['cursor']['latency_ms']['p50']:>14.3f} "
               f"{row['offset']['rps']:>11.0f} {row['offset']['latency_ms']['p50']:>14.3f} {wk['median_ms'] if wk else float('nan'):>13.3f}{mark}\n")
+    hf = report.get("http_floor")
+    if hf:
+        w(f"\nHTTP floor (GET /health/live, no database, {hf['connections']} connections): {hf['rps']:,} req/s, "
+          f"server CPU {hf['server_cpu_ms_per_request']:.3f} ms per request\n")
     s = report["summary"]
     w(f"\nServer peak RSS over the run: {s['server_peak_rss_mb']:.0f} MB (VmHWM)\n")
     w("Targets (issue 5):\n")
@@ -982,6 +1018,12 @@ def main():
             report["depth"] = {"connections": dc, "seconds": secs, "pages": ds.deep_pages, "deep_page": ds.deep_page,
                                "rows": rows}
 
+        # The HTTP layer alone: the server's CPU per request with no database behind it, to set
+        # against the ceiling's whole transaction (docs/benchmarks.md).
+        log(f"http floor @ {conns[0]}: wrk GET /health/live ...")
+        floor = runner.wrk("http_floor", "health", conns[0], max(2.0, args.duration / 2))
+        report["http_floor"] = {"connections": conns[0], "rps": round(floor["rps"]),
+                                "server_cpu_ms_per_request": floor["server_cpu_ms_per_request"]}
         report["summary"] = summarize(report)
         report["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
         os.makedirs(args.out, exist_ok=True)
