@@ -7,35 +7,33 @@ import Synchronization
 ///
 /// PostgresNIO's pool has no maximum lifetime. Recycling connections lets sessions see
 /// `ALTER ROLE … SET` changes and a failover behind a DNS name, and bounds the catalog caches a
-/// long-lived PostgreSQL backend accumulates.
+/// long-lived PostgreSQL backend accumulates. Each connection's lifetime is shortened by a random
+/// 0–10 %, as pgx does, so that connections opened together are not all replaced at once.
 final class ConnectionLifetime: Sendable {
     let maximum: Duration
-    private let births = Mutex([PostgresConnection.ID: ContinuousClock.Instant]())
+    private let expiries = Mutex([PostgresConnection.ID: ContinuousClock.Instant]())
 
     init(maximum: Duration) {
         self.maximum = maximum
     }
 
-    /// Whether `connection` has outlived ``maximum``. Its age counts from its first lease.
+    /// Whether `connection` has outlived its lifetime, counted from its first lease.
     func hasExpired(_ connection: PostgresConnection) -> Bool {
         let now = ContinuousClock.now
-        let birth: ContinuousClock.Instant? = births.withLock { births in
-            if let birth = births[connection.id] { return birth }
-            births[connection.id] = now
-            return nil
+        let lifetime = maximum - maximum * Double.random(in: 0..<0.1)
+        let (expiry, isNew) = expiries.withLock { expiries in
+            if let expiry = expiries[connection.id] { return (expiry, false) }
+            expiries[connection.id] = now + lifetime
+            return (now + lifetime, true)
         }
-        guard let birth else {
+        if isNew {
             let id = connection.id
             connection.closeFuture.whenComplete { [weak self] _ in self?.forget(id) }
-            return maximum <= .zero
         }
-        return now - birth >= maximum
+        return now >= expiry
     }
 
-    /// The number of connections being tracked: those leased at least once and not yet closed.
-    var tracked: Int { births.withLock { $0.count } }
-
     private func forget(_ id: PostgresConnection.ID) {
-        _ = births.withLock { $0.removeValue(forKey: id) }
+        _ = expiries.withLock { $0.removeValue(forKey: id) }
     }
 }
