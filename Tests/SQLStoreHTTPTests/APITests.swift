@@ -261,6 +261,21 @@ struct ServeCommandTests {
         }
     }
 
+    @Test("every logged line of a request carries that request's id")
+    func logLinesCarryTheRequestID() async throws {
+        try await ServerProcess.withServer(logLevel: "debug") { server in
+            #expect(try await server.request("GET", "/products/999999").status == 404)
+            var line: Substring?
+            for _ in 0..<100 where line == nil {
+                line = server.process.output.split(separator: "\n").first { $0.contains("hb.request.path=/products/999999") }
+                if line == nil { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let logged = try #require(line, "no log line for the request:\n\(server.process.output.suffix(2000))")
+            #expect(logged.contains("hb.request.id="), "\(logged)")
+            #expect(logged.contains(" debug sqlstore: "), "swift-log's stream format: \(logged)")
+        }
+    }
+
     @Test("with a DATABASE_URL whose schema is behind, serve refuses and names the fix")
     func refusesStaleSchema() async throws {
         try await TestDatabase.withFresh { database in

@@ -18,10 +18,10 @@ final class ServerProcess: Sendable {
     let database: TestDatabase
 
     static func withServer<Result: Sendable>(
-        arguments: [String] = [], _ body: (ServerProcess) async throws -> Result
+        arguments: [String] = [], logLevel: String = "warning", _ body: (ServerProcess) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.withMigrated { database in
-            let server = try await ServerProcess(database: database, arguments: arguments)
+            let server = try await ServerProcess(database: database, arguments: arguments, logLevel: logLevel)
             do {
                 let result = try await body(server)
                 try await server.stop()
@@ -34,14 +34,14 @@ final class ServerProcess: Sendable {
     }
 
     /// - Parameter url: connect as someone else than the test database's owner.
-    init(database: TestDatabase, url: DatabaseURL? = nil, arguments: [String]) async throws {
+    init(database: TestDatabase, url: DatabaseURL? = nil, arguments: [String], logLevel: String = "warning") async throws {
         let port = try Self.freePort()
         self.database = database
         self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
         process = try ChildProcess(
             try sqlstoreExecutable(),
             ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", (url ?? database.url).urlString] + arguments,
-            environment: ["LOG_LEVEL": "warning"])
+            environment: ["LOG_LEVEL": logLevel])
         for _ in 0..<300 {
             if let response = try? await request("GET", "/health/live"), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
