@@ -101,6 +101,13 @@ def on_signal(signum, _frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses):
+    [1] is the parent pid, [11:13] user and system time, [13:15] those of reaped children."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 # --------------------------------------------------------------------------------------------
 # The throwaway cluster.
 
@@ -166,8 +173,7 @@ class Cluster:
             if not entry.isdigit():
                 continue
             try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                fields = proc_stat(entry)
             except OSError:
                 continue  # exited meanwhile: its time is in the postmaster's cutime now
             pid, ppid = int(entry), int(fields[1])
@@ -380,8 +386,7 @@ class Server:
         return self._status_kb("VmRSS") / 1024
 
     def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        fields = proc_stat(self.proc.pid)
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -68,12 +68,17 @@ public struct OrderStore: Sendable {
     func rows<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
     where Statement.Row: Sendable {
         try await retrying { [self] in
-            try await withConnection { connection in
-                var values: [Statement.Row] = []
-                for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
-                return values
-            }
+            try await withConnection { try await Self.rows(statement, on: $0, logger: logger) }
         }
+    }
+
+    /// Every row of `statement`, prepared on `connection` at its first use there.
+    static func rows<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Statement.Row] {
+        var values: [Statement.Row] = []
+        for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+        return values
     }
 
     /// Runs one writing statement in autocommit and returns its rows only once PostgreSQL has
@@ -101,8 +106,7 @@ public struct OrderStore: Sendable {
     where Statement.Row: Sendable {
         try await retrying { [self] in
             try await withConnection { connection in
-                var values: [Statement.Row] = []
-                for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+                let values = try await Self.rows(statement, on: connection, logger: logger)
                 try await connection.execute(CommitBarrier(), logger: logger)
                 return values
             }

@@ -208,10 +208,7 @@ struct PoolTests {
                     group.addTask {
                         var seen: [Int32] = []
                         for _ in 0..<40 {
-                            seen.append(try await store.transaction { connection in
-                                try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger)
-                                    .decode(Int32.self).reduce(into: [Int32]()) { $0.append($1) }.first ?? 0
-                            })
+                            seen.append(try await store.backendPID())
                             try await Task.sleep(for: .milliseconds(5))
                         }
                         return seen
@@ -222,23 +219,19 @@ struct PoolTests {
             // 160 operations over at least 0.8 s on 3 connections of 50 ms: many generations.
             #expect(backends.count > 6, "connections were recycled: \(backends.count) backends served")
             // A closed backend leaves pg_stat_activity a moment after its client has gone.
+            let sessions: PostgresQuery = """
+                SELECT string_agg(pid || ' ' || state || ' ' || backend_start::text || ' ' || left(query, 40), E'\n')
+                FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'
+                """
             var open = Int.max
             for _ in 0..<200 where open > 3 {
-                open = try await database.withConnection { connection in
-                    try await connection.query(
-                        "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
-                        logger: TestDatabase.logger
-                    ).decode(Int.self).reduce(into: [Int]()) { $0.append($1) }.first ?? Int.max
-                }
+                open = try await database.scalar(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
+                    as: Int.self) ?? Int.max
                 if open > 3 { try await Task.sleep(for: .milliseconds(50)) }
             }
-            let sessions = try await database.withConnection { connection in
-                try await connection.query(
-                    "SELECT string_agg(pid || ' ' || state || ' ' || backend_start::text || ' ' || left(query, 40), E'\n') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
-                    logger: TestDatabase.logger
-                ).decode(String?.self).reduce(into: [String?]()) { $0.append($1) }.first ?? nil
-            }
-            #expect(open <= 3, "closed connections do not linger: \(open) open\n\(sessions ?? "")")
+            let lingering = open > 3 ? try await database.scalar(sessions, as: String.self) ?? "" : ""
+            #expect(open <= 3, "closed connections do not linger: \(open) open\n\(lingering)")
         }
     }
 
@@ -246,13 +239,20 @@ struct PoolTests {
     func connectionsAreKeptWithoutLifetime() async throws {
         try await withStore(maxConnections: 2, warmConnections: 2) { store, _ in
             var backends = Set<Int32>()
-            for _ in 0..<30 {
-                backends.insert(try await store.transaction { connection in
-                    try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger)
-                        .decode(Int32.self).reduce(into: [Int32]()) { $0.append($1) }.first ?? 0
-                })
-            }
+            for _ in 0..<30 { backends.insert(try await store.backendPID()) }
             #expect(backends.count <= 2)
+        }
+    }
+}
+
+extension OrderStore {
+    /// The server process of the pooled connection this call was given.
+    func backendPID() async throws -> Int32 {
+        try await transaction { connection in
+            for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger).decode(Int32.self) {
+                return pid
+            }
+            throw TestSetupError("pg_backend_pid() returned no row")
         }
     }
 }

@@ -20,11 +20,11 @@ final class ConnectionLifetime: Sendable {
     /// Whether `connection` has outlived its lifetime, counted from its first lease.
     func hasExpired(_ connection: PostgresConnection) -> Bool {
         let now = ContinuousClock.now
-        let lifetime = maximum - maximum * Double.random(in: 0..<0.1)
         let (expiry, isNew) = expiries.withLock { expiries in
             if let expiry = expiries[connection.id] { return (expiry, false) }
-            expiries[connection.id] = now + lifetime
-            return (now + lifetime, true)
+            let expiry = now + maximum - maximum * Double.random(in: 0..<0.1)
+            expiries[connection.id] = expiry
+            return (expiry, true)
         }
         if isNew {
             let id = connection.id
