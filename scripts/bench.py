@@ -183,6 +183,26 @@ class Cluster:
                 ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def children(self):
+        """How many processes the postmaster has running now."""
+        with open(os.path.join(self.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        count = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    count += int(proc_stat(entry)[1]) == postmaster
+                except OSError:
+                    pass
+        return count
+
+    def settle(self, children, timeout=3.0):
+        """Waits until the backends of a finished client have exited and been reaped, so that
+        their CPU time is in the postmaster's cutime before cpu_seconds reads it."""
+        deadline = time.monotonic() + timeout
+        while self.children() > children and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def version(self):
         return self.value("SHOW server_version")
 
@@ -614,6 +634,7 @@ class Runner:
             if old.startswith(os.path.basename(prefix) + "."):
                 os.remove(os.path.join(self.run_dir, old))
         self.pgss_reset()
+        children = self.cluster.children()
         db0, (busy0, total0) = self.cluster.cpu_seconds(), machine_cpu()
         env = dict(os.environ)
         if custom_plans:
@@ -623,6 +644,7 @@ class Runner:
         proc = PROCS.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         out, err = proc.communicate()
         PROCS.forget(proc)
+        self.cluster.settle(children)
         db1, (busy1, total1) = self.cluster.cpu_seconds(), machine_cpu()
         with open(prefix + ".txt", "w") as f:
             f.write(" ".join(argv) + "\n" + out + err)
