@@ -32,7 +32,7 @@ public func buildApplication(
     let hummingbirdRouter = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: metrics see the final status of every response, errors included.
     hummingbirdRouter.add(middleware: LogRequestsMiddleware(.debug))
-    hummingbirdRouter.add(middleware: MetricsMiddleware())
+    hummingbirdRouter.add(middleware: RequestMetricsMiddleware())
     hummingbirdRouter.add(middleware: ErrorMiddleware(routes: routes))
     let router = RecordingRouter(router: hummingbirdRouter, table: routes)
     StoreController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
