@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "SQLStoreHTTPTests",
             dependencies: [
-                "SQLStore", "SQLStoreMigrations", "TestSupport",
+                "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

@@ -66,6 +66,36 @@ struct CreateOrderRequest: Decodable {
     let items: [Line]
 }
 
+extension CreateOrderRequest: ScannableBody {
+    /// `{"user_id": N, "items": [{"product_id": N, "quantity": N}, ...]}`, keys in any order.
+    init?(scanning json: inout JSONScanner) {
+        var userId: Int64?
+        var items: [Line]?
+        let read = json.object(keys: ["user_id", "items"]) { json, key in
+            if key == 0 {
+                userId = json.integer()
+                return userId != nil
+            }
+            var lines: [Line] = []
+            let read = json.array { json in
+                var productId: Int64?
+                var quantity: Int64?
+                let line = json.object(keys: ["product_id", "quantity"]) { json, key in
+                    if key == 0 { productId = json.integer() } else { quantity = json.integer() }
+                    return (key == 0 ? productId : quantity) != nil
+                }
+                guard line, let productId, let quantity else { return false }
+                lines.append(Line(productId: productId, quantity: Int(quantity)))
+                return true
+            }
+            items = lines
+            return read
+        }
+        guard read, json.atEnd(), let userId, let items else { return nil }
+        self.init(userId: userId, items: items)
+    }
+}
+
 struct UpdateOrderRequest: Decodable {
     /// Read as text so an unknown status is a 422 naming the allowed ones, not a parse error.
     let status: String
