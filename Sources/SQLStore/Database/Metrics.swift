@@ -4,7 +4,7 @@ import Metrics
 ///
 /// The handles of the hot paths are made once, on first use (making one looks it up in the
 /// factory under a lock); so the backend must be bootstrapped before the store is first used,
-/// as `serve` and `worker` do.
+/// as `serve` does.
 enum StoreMetrics {
     private static let ordersPlaced = Counter(label: "sqlstore_orders_placed_total")
     private static let idempotentReplays = Counter(label: "sqlstore_idempotent_replays_total")
