@@ -40,7 +40,8 @@ extension OrderStore {
                 """
         }
         let rows = try await rows(query) { row in
-            (try Order(row: row), try row.makeRandomAccess()[9].decode(Int64.self))
+            let cells = row.makeRandomAccess()
+            return (try Order(cells: cells), try cells[9].decode(Int64.self))
         }
         if rows.isEmpty && after == nil {
             let table = ownerResource == "user" ? "users" : "organizations"

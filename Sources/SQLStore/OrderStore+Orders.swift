@@ -12,7 +12,10 @@ extension OrderStore {
             WHERE o.id = \(id)
             ORDER BY i.product_id
             """
-        ) { row in (try Order(row: row), try OrderItem(row: row, offset: 9)) }
+        ) { row in
+            let cells = row.makeRandomAccess()
+            return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9))
+        }
         guard let first = rows.first else { throw StoreError.notFound(resource: "order", id: "\(id)") }
         return first.0.with(items: rows.compactMap(\.1))
     }

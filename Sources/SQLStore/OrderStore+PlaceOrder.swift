@@ -112,7 +112,8 @@ extension OrderStore {
             ORDER BY i.product_id
             """
         ) { row in
-            (try Order(row: row), try OrderItem(row: row, offset: 9), try row.makeRandomAccess()[16].decode(String.self))
+            let cells = row.makeRandomAccess()
+            return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9), try cells[16].decode(String.self))
         }
         guard let first = rows.first else { return nil }
         guard first.2 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
@@ -226,7 +227,8 @@ struct PlaceOrderStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> (Order, OrderItem?) {
-        (try Order(row: row), try OrderItem(row: row, offset: 9))
+        let cells = row.makeRandomAccess()
+        return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9))
     }
 }
 

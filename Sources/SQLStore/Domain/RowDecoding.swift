@@ -32,8 +32,13 @@ extension Order {
         "id, user_id, organization_id, order_number, status, total_amount, created_at, updated_at, version"
 
     /// Decodes the order's columns from the start of `row`.
-    init(row: PostgresRow, items: [OrderItem] = []) throws {
-        let cells = row.makeRandomAccess()
+    init(row: PostgresRow) throws {
+        try self.init(cells: row.makeRandomAccess())
+    }
+
+    /// Decodes the order's columns from the start of `cells`: a row made random-access once for
+    /// the order and whatever follows it (its item, a cursor).
+    init(cells: PostgresRandomAccessRow, items: [OrderItem] = []) throws {
         guard let status = OrderStatus(rawValue: try cells[4].decode(String.self)) else {
             throw StoreError.conflict(reason: "order has an unknown status")
         }
@@ -56,8 +61,7 @@ extension OrderItem {
 
     /// Decodes an item from the seven columns starting at `offset`; nil when they are NULL
     /// (an order without items in a LEFT JOIN).
-    init?(row: PostgresRow, offset: Int) throws {
-        let cells = row.makeRandomAccess()
+    init?(cells: PostgresRandomAccessRow, offset: Int) throws {
         guard let id = try cells[offset].decode(Int64?.self) else { return nil }
         self.init(
             id: id, orderId: try cells[offset + 1].decode(Int64.self), productId: try cells[offset + 2].decode(Int64.self),
