@@ -20,9 +20,9 @@ extension Product {
 
     init(row: PostgresRow) throws {
         let (id, sku, name, description, price, stock, createdAt, updatedAt, version) =
-            try row.decode((Int64, String, String, String?, Decimal, Int32, Date, Date, Int32).self)
+            try row.decode((Int64, String, String, String?, NumericCell, Int32, Date, Date, Int32).self)
         self.init(
-            id: id, sku: sku, name: name, description: description, price: price, stockQuantity: stock,
+            id: id, sku: sku, name: name, description: description, price: price.decimal, stockQuantity: stock,
             createdAt: createdAt, updatedAt: updatedAt, version: version)
     }
 }
@@ -45,7 +45,7 @@ extension Order {
         self.init(
             id: try cells[0].decode(Int64.self), userId: try cells[1].decode(Int64.self),
             organizationId: try cells[2].decode(Int64?.self), orderNumber: try cells[3].decode(String.self),
-            status: status, totalAmount: try cells[5].decode(Decimal.self), createdAt: try cells[6].decode(Date.self),
+            status: status, totalAmount: try cells[5].decode(NumericCell.self).decimal, createdAt: try cells[6].decode(Date.self),
             updatedAt: try cells[7].decode(Date.self), version: try cells[8].decode(Int32.self), items: items)
     }
 
@@ -65,8 +65,8 @@ extension OrderItem {
         guard let id = try cells[offset].decode(Int64?.self) else { return nil }
         self.init(
             id: id, orderId: try cells[offset + 1].decode(Int64.self), productId: try cells[offset + 2].decode(Int64.self),
-            quantity: try cells[offset + 3].decode(Int32.self), unitPrice: try cells[offset + 4].decode(Decimal.self),
-            subtotal: try cells[offset + 5].decode(Decimal.self), createdAt: try cells[offset + 6].decode(Date.self))
+            quantity: try cells[offset + 3].decode(Int32.self), unitPrice: try cells[offset + 4].decode(NumericCell.self).decimal,
+            subtotal: try cells[offset + 5].decode(NumericCell.self).decimal, createdAt: try cells[offset + 6].decode(Date.self))
     }
 }
 
