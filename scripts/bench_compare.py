@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Compares the server's CPU per request of two sqlstore binaries, side by side: one throwaway
+cluster and dataset, the same wrk scenario, the binaries taking turns for several rounds.
+
+On a shared machine a single run of each can differ by 20 % from noise alone; alternating rounds
+and comparing medians (and each round's pair) is what makes a change of a few percent visible.
+Run it through scripts/bench-compare, which builds the revisions; see docs/benchmarks.md.
+"""
+
+import argparse
+import importlib.util
+import os
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import types
+
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("bench", os.path.join(SCRIPTS, "bench.py"))
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+log = bench.log
+
+
+def measure(runner, scenario, conns, seconds, warmup):
+    kind = dict((s[0], s[2]) for s in bench.SCENARIOS)[scenario]
+    if warmup:
+        runner.wrk(scenario, kind, conns, warmup, record=False)
+    result = runner.wrk(scenario, kind, conns, seconds)
+    return {"rps": result["rps"], "server": result["server_cpu_ms_per_request"],
+            "postgres": result["postgres_cpu_ms_per_request"], "p99": result["latency_ms"]["p99"],
+            "non_2xx": sum(result["non_2xx"].values())}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pg-bin", required=True)
+    parser.add_argument("--bin", action="append", required=True, metavar="LABEL=PATH",
+                        help="a binary to compare, named by its label (twice or more)")
+    parser.add_argument("--scenario", default="order_low", help="one of: " + ",".join(s[0] for s in bench.SCENARIOS[:3]))
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=bench.duration_seconds, default=5.0)
+    parser.add_argument("--warmup", type=bench.duration_seconds, default=2.0)
+    parser.add_argument("--scale", type=int, default=10_000)
+    parser.add_argument("--env", action="append", default=[], metavar="LABEL:NAME=VALUE",
+                        help="an environment variable for one binary's server, e.g. b:DATABASE_MAX_IDLE_CONNS=25")
+    args = parser.parse_args()
+    binaries = [tuple(b.split("=", 1)) for b in args.bin]
+    if len(binaries) < 2 or any(len(b) != 2 for b in binaries):
+        parser.error("give --bin LABEL=PATH at least twice")
+    if args.scenario not in ("order_low", "order_hot", "product_get"):
+        parser.error("--scenario must be order_low, order_hot or product_get")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, bench.on_signal)
+    run_dir = tempfile.mkdtemp(prefix="sqlstore-compare.")
+    bench.PROCS.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
+    try:
+        ds = bench.Dataset(args.scale)
+        cluster = bench.Cluster(args.pg_bin, run_dir, "512MB")
+        cluster.start()
+        first = bench.Server(binaries[0][1], cluster.url, run_dir, None)
+        first.migrate()
+        log(f"seeding {ds.orders:,} orders ...")
+        bench.seed(cluster, ds)
+        settings = types.SimpleNamespace(threads=2)
+        results = {label: [] for label, _ in binaries}
+        for round_number in range(1, args.rounds + 1):
+            for label, path in binaries:
+                server = bench.Server(path, cluster.url, run_dir, None)
+                extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
+                os.environ.update(extra)
+                try:
+                    server.start()
+                finally:
+                    for name in extra:
+                        os.environ.pop(name, None)
+                try:
+                    m = measure(bench.Runner(settings, cluster, server, ds, run_dir), args.scenario,
+                                args.connections, args.duration, args.warmup)
+                finally:
+                    server.stop()
+                results[label].append(m)
+                log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
+                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
+
+        base_label = binaries[0][0]
+        base = statistics.median(m["server"] for m in results[base_label])
+        print(f"\n{args.scenario} at {args.connections} connections, {args.rounds} rounds of {args.duration:g} s, "
+              f"medians (server CPU relative to {base_label}):")
+        for label, _ in binaries:
+            runs = results[label]
+            server = statistics.median(m["server"] for m in runs)
+            print(f"  {label:>10}: server {server:.3f} ms/req ({server / base - 1:+.1%})  "
+                  f"PostgreSQL {statistics.median(m['postgres'] for m in runs):.3f} ms/req  "
+                  f"{statistics.median(m['rps'] for m in runs):.0f} req/s  "
+                  f"non-2xx {sum(m['non_2xx'] for m in runs)}")
+        for label, _ in binaries[1:]:
+            lower = sum(b["server"] < a["server"] for a, b in zip(results[base_label], results[label]))
+            print(f"  {label} used less server CPU than {base_label} in {lower} of {args.rounds} rounds")
+    except bench.Interrupted:
+        log("interrupted")
+        return 130
+    finally:
+        bench.PROCS.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
