@@ -181,6 +181,9 @@ struct APITests {
             #expect(metrics.status == 200)
             let text = String(decoding: metrics.body, as: UTF8.self)
             #expect(text.contains("http_server_request_duration"))
+            // Counted once per request, by route, method and status; none left active.
+            #expect(text.contains(#"hb_requests{http_route="/orders",http_request_method="POST",http_response_status_code="201"} 1"#))
+            #expect(text.contains(#"http_server_active_requests{http_request_method="POST"} 0"#))
             #expect(text.contains("sqlstore_orders_placed_total 1"))
             #expect(text.contains("sqlstore_db_operations_in_flight"))
             let document = try await server.request("GET", "/openapi.yaml")
