@@ -70,6 +70,10 @@ def main():
         results = {label: [] for label, _ in binaries}
         for round_number in range(1, args.rounds + 1):
             for label, path in binaries:
+                # Each turn starts from a vacuumed, checkpointed cluster, so that autovacuum or a
+                # checkpoint brought on by the previous turn's orders does not land on this one.
+                cluster.psql("VACUUM ANALYZE")
+                cluster.psql("CHECKPOINT")
                 server = bench.Server(path, cluster.url, run_dir, None)
                 extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
                 os.environ.update(extra)
