@@ -31,7 +31,7 @@ def measure(runner, scenario, conns, seconds, warmup):
     result = runner.wrk(scenario, kind, conns, seconds)
     return {"rps": result["rps"], "server": result["server_cpu_ms_per_request"],
             "postgres": result["postgres_cpu_ms_per_request"], "p99": result["latency_ms"]["p99"],
-            "non_2xx": sum(result["non_2xx"].values())}
+            "non_2xx": sum(result["non_2xx"].values()), "db": result["db"]}
 
 
 def main():
@@ -89,7 +89,7 @@ def main():
                     server.stop()
                 results[label].append(m)
                 log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
-                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
+                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']} {m['db']}")
 
         base_label = binaries[0][0]
         base = statistics.median(m["server"] for m in results[base_label])
