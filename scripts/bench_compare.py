@@ -31,7 +31,7 @@ def measure(runner, scenario, conns, seconds, warmup):
     result = runner.wrk(scenario, kind, conns, seconds)
     return {"rps": result["rps"], "server": result["server_cpu_ms_per_request"],
             "postgres": result["postgres_cpu_ms_per_request"], "p99": result["latency_ms"]["p99"],
-            "non_2xx": sum(result["non_2xx"].values()), "db": result["db"]}
+            "non_2xx": sum(result["non_2xx"].values())}
 
 
 def main():
@@ -70,10 +70,6 @@ def main():
         results = {label: [] for label, _ in binaries}
         for round_number in range(1, args.rounds + 1):
             for label, path in binaries:
-                # Each turn starts from a vacuumed, checkpointed cluster, so that autovacuum or a
-                # checkpoint brought on by the previous turn's orders does not land on this one.
-                cluster.psql("VACUUM ANALYZE")
-                cluster.psql("CHECKPOINT")
                 server = bench.Server(path, cluster.url, run_dir, None)
                 extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
                 os.environ.update(extra)
@@ -89,7 +85,7 @@ def main():
                     server.stop()
                 results[label].append(m)
                 log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
-                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']} {m['db']}")
+                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
 
         base_label = binaries[0][0]
         base = statistics.median(m["server"] for m in results[base_label])
