@@ -17,8 +17,11 @@ struct PageCursor: Equatable {
         var payload = Data()
         withUnsafeBytes(of: createdAtMicros.bigEndian) { payload.append(contentsOf: $0) }
         withUnsafeBytes(of: id.bigEndian) { payload.append(contentsOf: $0) }
-        let tag = Self.tag(payload, scope: scope, key: key)
-        return (payload + tag).base64EncodedString()
+        return Self.base64url(payload + Self.tag(payload, scope: scope, key: key))
+    }
+
+    private static func base64url(_ data: Data) -> String {
+        data.base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
@@ -34,7 +37,10 @@ struct PageCursor: Equatable {
         else { throw invalid }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), data.count == 16 + Self.tagLength else { throw invalid }
+        // One spelling per cursor: the last character's unused low bits must be zero, so that no
+        // edited cursor is accepted because it happens to decode to the same bytes.
+        guard let data = Data(base64Encoded: base64), data.count == 16 + Self.tagLength, Self.base64url(data) == text
+        else { throw invalid }
         let payload = data.prefix(16)
         let expected = [UInt8](Self.tag(Data(payload), scope: scope, key: key))
         let given = [UInt8](data.suffix(Self.tagLength))

@@ -99,7 +99,7 @@ struct FaultTests {
                         + outages.joined(separator: "; "))
             } catch {
                 server.process.signal(SIGKILL)
-                print("[faults] server output:\n\(server.process.output.suffix(4000))")
+                print("[faults] server output:\n\(server.process.outputTail())")
                 throw error
             }
         }
@@ -254,7 +254,7 @@ struct FaultTests {
             } catch {
                 server.process.signal(SIGKILL)
                 try? await cluster.admin("ALTER SYSTEM RESET synchronous_standby_names")
-                print("[faults] server output:\n\(server.process.output.suffix(4000))")
+                print("[faults] server output:\n\(server.process.outputTail())")
                 throw error
             }
         }

@@ -55,7 +55,12 @@ struct PagingTests {
             let cursor = try #require(try await store.orders(userId: user.id, limit: 2, cursor: nil).nextCursor)
             var tampered = Array(cursor)
             tampered[3] = tampered[3] == "A" ? "B" : "A"
-            for bad in ["", "not a cursor!", "AAAA", String(tampered), cursor + "A"] {
+            // The last of the 43 characters carries 2 unused bits: flipping one decodes to the
+            // same bytes, and must be refused all the same.
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            let last = try #require(cursor.last.flatMap { alphabet.firstIndex(of: $0) })
+            let sameBytes = String(cursor.dropLast()) + String(alphabet[last ^ 1])
+            for bad in ["", "not a cursor!", "AAAA", String(tampered), cursor + "A", sameBytes] {
                 await #expect(throws: StoreError.self) { try await store.orders(userId: user.id, limit: 2, cursor: bad) }
             }
             await #expect(throws: StoreError.self) { try await store.orders(userId: other.id, limit: 2, cursor: cursor) }

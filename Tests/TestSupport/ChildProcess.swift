@@ -69,6 +69,18 @@ public final class ChildProcess: @unchecked Sendable {
     /// Everything the process wrote to stdout and stderr so far.
     public var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
 
+    /// The end of the output, or, if the process crashed, the Swift runtime's crash report from
+    /// its first line (the reason and the crashed thread's frames come first; registers and
+    /// images follow and would crowd them out of a plain suffix).
+    public func outputTail(_ length: Int = 6000) -> String {
+        let text = output
+        guard let crash = text.range(of: "Program crashed") ?? text.range(of: "Fatal error") else {
+            return String(text.suffix(length))
+        }
+        let start = text.index(crash.lowerBound, offsetBy: -500, limitedBy: text.startIndex) ?? text.startIndex
+        return String(text[start...].prefix(length))
+    }
+
     deinit {
         if exitStatus == nil {
             kill(pid, SIGKILL)
