@@ -166,35 +166,30 @@ class Cluster:
     def cpu_seconds(self):
         """CPU time of the whole cluster: the postmaster and its live children, plus the children
         it has reaped (cutime/cstime), so a run's delta counts backends that came and went."""
-        with open(os.path.join(self.data, "postmaster.pid")) as f:
-            postmaster = int(f.readline())
-        ticks = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                fields = proc_stat(entry)
-            except OSError:
-                continue  # exited meanwhile: its time is in the postmaster's cutime now
-            pid, ppid = int(entry), int(fields[1])
-            if pid == postmaster:
-                ticks += sum(int(v) for v in fields[11:15])
-            elif ppid == postmaster:
-                ticks += int(fields[11]) + int(fields[12])
+        postmaster, children = self.processes()
+        ticks = sum(int(v) for v in postmaster[11:15])
+        ticks += sum(int(fields[11]) + int(fields[12]) for fields in children)
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def children(self):
         """How many processes the postmaster has running now."""
+        return len(self.processes()[1])
+
+    def processes(self):
+        """The /proc/PID/stat fields of the postmaster, and of each of its live children (one that
+        exits meanwhile is skipped: its time goes to the postmaster's cutime)."""
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             postmaster = int(f.readline())
-        count = 0
+        own, children = proc_stat(postmaster), []
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:
-                    count += int(proc_stat(entry)[1]) == postmaster
+                    fields = proc_stat(entry)
                 except OSError:
-                    pass
-        return count
+                    continue
+                if int(fields[1]) == postmaster:
+                    children.append(fields)
+        return own, children
 
     def settle(self, children, timeout=3.0):
         """Waits until the backends of a finished client have exited and been reaped, so that

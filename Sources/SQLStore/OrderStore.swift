@@ -53,13 +53,7 @@ public struct OrderStore: Sendable {
     ) async throws -> [Value] {
         try await retrying { [self] in
             // Leased explicitly: the connection goes back to the pool however the query ends.
-            try await withConnection { connection in
-                var values: [Value] = []
-                for try await row in try await connection.query(query, logger: logger) {
-                    values.append(try decode(row))
-                }
-                return values
-            }
+            try await withConnection { try await Self.rows(query, on: $0, logger: logger, decode: decode) }
         }
     }
 
@@ -70,6 +64,15 @@ public struct OrderStore: Sendable {
         try await retrying { [self] in
             try await withConnection { try await Self.rows(statement, on: $0, logger: logger) }
         }
+    }
+
+    /// Every row of `query` on `connection`, decoded with `decode`.
+    static func rows<Value>(
+        _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger, decode: (PostgresRow) throws -> Value
+    ) async throws -> [Value] {
+        var values: [Value] = []
+        for try await row in try await connection.query(query, logger: logger) { values.append(try decode(row)) }
+        return values
     }
 
     /// Every row of `statement`, prepared on `connection` at its first use there.
@@ -118,10 +121,7 @@ public struct OrderStore: Sendable {
         _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger,
         decode: (PostgresRow) throws -> Value
     ) async throws -> [Value] {
-        var values: [Value] = []
-        for try await row in try await connection.query(query, logger: logger) {
-            values.append(try decode(row))
-        }
+        let values = try await rows(query, on: connection, logger: logger, decode: decode)
         try await connection.execute(CommitBarrier(), logger: logger)
         return values
     }
