@@ -91,7 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
                     client: client, cursorSecret: store.secret(url: url), retry: retry,
                     connectionMaxLifetime: databaseSettings.connectionMaxLifetime, logger: logger)
 
-                var services: [any Service] = [client] + (0..<workers).map { _ in
+                // After the pool, so that a graceful shutdown stops the warmer before the pool drains.
+                var services: [any Service] = [client, databaseSettings.connectionWarmer(for: client, logger: logger)]
+                services += (0..<workers).map { _ in
                     OrderWorker(store: orderStore, logger: logger) as any Service
                 }
                 if demo { services.append(DemoSeeder(store: orderStore, logger: logger)) }

@@ -16,8 +16,10 @@ func withStore<Result: Sendable>(
         settings.maxIdleConnections = warmConnections
         settings.statementTimeout = .seconds(30)
         let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        let warmer = settings.connectionWarmer(for: client, logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
+            group.addTask { try await warmer.run() }
             defer { group.cancelAll() }
             let store = OrderStore(
                 client: client, cursorSecret: "test", retry: retry, connectionMaxLifetime: connectionMaxLifetime,

@@ -1,12 +1,15 @@
 import Foundation
+import Logging
 import PostgresNIO
 import SQLStoreMigrations
 
 /// How the store reaches PostgreSQL, configured with the reference service's environment names.
 ///
 /// PostgresNIO's pool differs from Go's `database/sql` (see docs/store.md):
-/// - `DATABASE_MAX_IDLE_CONNS` becomes the pool's *minimum*: connections kept open while idle.
-///   Connections above it are closed after ``spareIdleTimeout`` unused.
+/// - `DATABASE_MAX_IDLE_CONNS`: connections kept open while idle, by a ``ConnectionWarmer`` run
+///   beside the pool (``connectionWarmer(for:logger:)``), not by the pool's own minimum, which
+///   traps in PostgresNIO 1.33.2 after PostgreSQL restarts. Connections the warmer does not keep
+///   are closed after ``spareIdleTimeout`` unused.
 /// - `DATABASE_CONN_MAX_LIFETIME` is a true maximum lifetime, which the store enforces itself
 ///   (pass it to ``OrderStore/init(client:cursorSecret:retry:connectionMaxLifetime:logger:)``).
 /// - The pool's keep-alive query is off; the server's TCP keepalives take its place.
@@ -61,7 +64,10 @@ public struct DatabaseSettings: Sendable {
     public func clientConfiguration() throws -> PostgresClient.Configuration {
         var configuration = try url.clientConfiguration(applicationName: applicationName)
         configuration.options.maximumConnections = maxOpenConnections
-        configuration.options.minimumConnections = min(maxIdleConnections, maxOpenConnections)
+        // Never a minimum: PostgresNIO 1.33.2's pool traps on a lease that finds it below its
+        // minimum, where it lands after losing connections faster than it replaces them (a
+        // PostgreSQL restart under load). ConnectionWarmer keeps connections open instead.
+        configuration.options.minimumConnections = 0
         configuration.options.connectionIdleTimeout = spareIdleTimeout
         // The keep-alive query arms a 30 s timer every time a connection goes idle, thousands a
         // second under load, each holding memory until it would have fired (see spareIdleTimeout).
@@ -77,5 +83,15 @@ public struct DatabaseSettings: Sendable {
             ("tcp_keepalives_count", "6"),
         ]
         return configuration
+    }
+}
+
+extension DatabaseSettings {
+    /// The service that keeps ``maxIdleConnections`` of `client`'s connections open while idle
+    /// (at most ``maxOpenConnections``). Run it in the same service group as `client`, after it.
+    public func connectionWarmer(for client: PostgresClient, logger: Logger) -> ConnectionWarmer {
+        ConnectionWarmer(
+            client: client, count: min(maxIdleConnections, maxOpenConnections), interval: spareIdleTimeout / 2,
+            logger: logger)
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+import PostgresNIO
+import SQLStore
+import SQLStoreMigrations
+import Testing
+import TestSupport
+
+@Suite("Connection warmer")
+struct ConnectionWarmerTests {
+    @Test("DATABASE_MAX_IDLE_CONNS connections are opened at start and kept open past the pool's idle timeout; without the warmer they close")
+    func keepsConnectionsOpenWhileIdle() async throws {
+        try await TestDatabase.withFresh { database in
+            var settings = DatabaseSettings(url: database.url)
+            settings.maxOpenConnections = 6
+            settings.maxIdleConnections = 3
+            settings.spareIdleTimeout = .milliseconds(400)
+            settings.applicationName = "warmer-test"
+            #expect(try settings.clientConfiguration().options.minimumConnections == 0, "never the pool's own minimum")
+            let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+            let warmer = settings.connectionWarmer(for: client, logger: TestDatabase.logger)
+            let pool = Task { await client.run() }
+            defer { pool.cancel() }
+            let warming = Task { try await warmer.run() }
+
+            // Opened without a single query of the application's.
+            let opened = try await Self.waitForSessions(database, where: { $0 == 3 }, within: .seconds(5))
+            #expect(opened == 3)
+            // Four idle timeouts later, still open.
+            var counts: [Int] = []
+            for _ in 0..<4 {
+                try await Task.sleep(for: .milliseconds(400))
+                counts.append(try await Self.sessions(database))
+            }
+            #expect(counts.allSatisfy { $0 >= 3 }, "kept open: \(counts)")
+
+            warming.cancel()
+            _ = try? await warming.value
+            let afterwards = try await Self.waitForSessions(database, where: { $0 == 0 }, within: .seconds(5))
+            #expect(afterwards == 0, "without the warmer, idle connections close after the idle timeout")
+        }
+    }
+
+    @Test("a round while PostgreSQL cannot be reached gives up at its limit and grants nothing")
+    func givesUpWhenPostgresIsDown() async throws {
+        // Nothing listens on port 1: every connection attempt is refused.
+        var settings = DatabaseSettings(url: try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable"))
+        settings.maxIdleConnections = 3
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        let pool = Task { await client.run() }
+        defer { pool.cancel() }
+        let warmer = ConnectionWarmer(client: client, count: 3, interval: .seconds(1), limit: .milliseconds(200), logger: TestDatabase.logger)
+        let started = ContinuousClock.now
+        let granted = await warmer.warm()
+        let elapsed = ContinuousClock.now - started
+        #expect(granted == 0)
+        #expect(elapsed < .seconds(3), "gave up after \(elapsed)")
+    }
+
+    static func sessions(_ database: TestDatabase) async throws -> Int {
+        try await database.scalar(
+            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'warmer-test'",
+            as: Int.self) ?? -1
+    }
+
+    /// Polls the pool's sessions until `condition` holds or `limit` passes; returns the last count.
+    static func waitForSessions(_ database: TestDatabase, where condition: (Int) -> Bool, within limit: Duration) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        var count = try await sessions(database)
+        while !condition(count) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            count = try await sessions(database)
+        }
+        return count
+    }
+}
