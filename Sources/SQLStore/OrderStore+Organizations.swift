@@ -53,7 +53,7 @@ extension OrderStore {
     public func setActiveOrganization(userId: Int64, organizationId: Int64) async throws -> ActiveOrganization {
         do {
             let active = try await transaction { connection in
-                try await connection.query("SELECT set_user_active_org(\(userId), \(organizationId))", logger: logger)
+                _ = try await connection.query("SELECT set_user_active_org(\(userId), \(organizationId))", logger: logger)
                     .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
                 return try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
             }

@@ -110,7 +110,7 @@ public struct OrderStore: Sendable {
         try await retrying { [self] in
             try await withConnection { connection in
                 let values = try await Self.rows(statement, on: connection, logger: logger)
-                try await connection.execute(CommitBarrier(), logger: logger)
+                _ = try await connection.execute(CommitBarrier(), logger: logger)
                 return values
             }
         }
@@ -122,7 +122,7 @@ public struct OrderStore: Sendable {
         decode: (PostgresRow) throws -> Value
     ) async throws -> [Value] {
         let values = try await rows(query, on: connection, logger: logger, decode: decode)
-        try await connection.execute(CommitBarrier(), logger: logger)
+        _ = try await connection.execute(CommitBarrier(), logger: logger)
         return values
     }
 

@@ -8,7 +8,7 @@ final class RouteTable: Sendable {
     private let routes = NIOLockedValueBox<[String: Set<HTTPRequest.Method>]>([:])
 
     func add(_ method: HTTPRequest.Method, _ path: RouterPath) {
-        routes.withLockedValue { $0[path.description, default: []].insert(method) }
+        _ = routes.withLockedValue { $0[path.description, default: []].insert(method) }
     }
 
     /// The methods of the route matching `path`, sorted; empty when no route matches it.

@@ -251,6 +251,7 @@ struct FaultTests {
                         + "orders checked \(check.stored), slowest answer \(exchanges.map(\.elapsed).max() ?? .zero), "
                         + "violations \(violations) (SIGTERM exit counted)")
                 #expect(violations == 0)
+                if violations > 0 { print("[faults] the server's errors:\n\(server.process.errorLines())") }
             } catch {
                 server.process.signal(SIGKILL)
                 try? await cluster.admin("ALTER SYSTEM RESET synchronous_standby_names")

@@ -16,7 +16,7 @@ struct LeastPrivilegeTests {
         let (migrator, app, stranger) = ("m_\(suffix)", "a_\(suffix)", "s_\(suffix)")
         // Roles belong to the cluster, not to the test's database: dropped after it, pass or fail.
         func dropRoles() async throws {
-            try await TestDatabase.withConnection(to: try TestDatabase.adminURL()) { connection in
+            _ = try await TestDatabase.withConnection(to: try TestDatabase.adminURL()) { connection in
                 try await connection.query(
                     "DROP ROLE IF EXISTS \(unescaped: migrator), \(unescaped: app), \(unescaped: stranger)", logger: TestDatabase.logger)
             }
@@ -67,7 +67,7 @@ struct LeastPrivilegeTests {
             try await database.execute("CREATE ROLE \(unescaped: stranger) LOGIN")
             var asStranger = database.url
             asStranger.username = stranger
-            try await TestDatabase.withConnection(to: asStranger) { connection in
+            _ = try await TestDatabase.withConnection(to: asStranger) { connection in
                 await #expect(throws: PSQLError.self, "a role without grants cannot call the setter") {
                     try await connection.query("SELECT set_user_active_org(1, 1)", logger: TestDatabase.logger)
                 }

@@ -81,6 +81,12 @@ public final class ChildProcess: @unchecked Sendable {
         return String(text[start...].prefix(length))
     }
 
+    /// The lines of the output logged at error level or above, for a test that failed to show why.
+    public func errorLines(limit: Int = 40) -> String {
+        output.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" critical ") }
+            .prefix(limit).joined(separator: "\n")
+    }
+
     deinit {
         if exitStatus == nil {
             kill(pid, SIGKILL)

@@ -28,7 +28,7 @@ public struct TestDatabase: Sendable {
     ) async throws -> Result {
         let admin = try adminURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await withConnection(to: admin) { connection in
+        _ = try await withConnection(to: admin) { connection in
             try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
         }
         var url = admin
@@ -45,7 +45,7 @@ public struct TestDatabase: Sendable {
     }
 
     private func drop(admin: DatabaseURL) async throws {
-        try await Self.withConnection(to: admin) { connection in
+        _ = try await Self.withConnection(to: admin) { connection in
             try await connection.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: Self.logger)
         }
     }

@@ -88,7 +88,7 @@ public final class ThrowawayCluster: @unchecked Sendable {
     /// Creates a fresh database on this cluster with the store's whole schema applied.
     public func migratedDatabase() async throws -> TestDatabase {
         let name = "f_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await TestDatabase.withConnection(to: try adminURL) { connection in
+        _ = try await TestDatabase.withConnection(to: try adminURL) { connection in
             try await connection.query("CREATE DATABASE \(unescaped: name)", logger: TestDatabase.logger)
         }
         var url = try adminURL
