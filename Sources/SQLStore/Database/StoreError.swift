@@ -104,7 +104,9 @@ extension StoreError {
         switch failure.sqlState {
         case "40001", "40P01", "55P03": return StoreError.unavailable(reason: "contention persisted after retries")
         case "57014": return StoreError.unavailable(reason: "a statement timed out")
-        case "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006":
+        // Whole classes: connection exception, insufficient resources, operator intervention
+        // (terminated, shutting down, starting up), system error. None is the request's fault.
+        case let state? where ["08", "53", "57", "58"].contains(state.prefix(2)):
             return StoreError.unavailable(reason: "PostgreSQL is not accepting work")
         // Validation catches these first; the fallbacks cannot know which field was at fault.
         case "22003": return StoreError.invalidInput(field: "request", reason: "a number is out of range")
