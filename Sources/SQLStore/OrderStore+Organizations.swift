@@ -53,8 +53,9 @@ extension OrderStore {
     public func setActiveOrganization(userId: Int64, organizationId: Int64) async throws -> ActiveOrganization {
         do {
             let active = try await transaction { connection in
-                _ = try await connection.query("SELECT set_user_active_org(\(userId), \(organizationId))", logger: logger)
-                    .decode(Bool.self).reduce(into: [Bool]()) { $0.append($1) }
+                // Drained, so that an error raised while the row streams surfaces here.
+                for try await _ in try await connection.query(
+                    "SELECT set_user_active_org(\(userId), \(organizationId))", logger: logger) {}
                 return try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
             }
             return try active.orThrow(.notMember(userId: userId, organizationId: organizationId))

@@ -220,18 +220,11 @@ struct PoolTests {
             }
             // 160 operations over at least 0.8 s on 3 connections of 50 ms: many generations.
             #expect(backends.count > 6, "connections were recycled: \(backends.count) backends served")
-            // A closed backend leaves pg_stat_activity a moment after its client has gone.
             let sessions: PostgresQuery = """
                 SELECT string_agg(pid || ' ' || state || ' ' || backend_start::text || ' ' || left(query, 40), E'\n')
                 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'
                 """
-            var open = Int.max
-            for _ in 0..<200 where open > 3 {
-                open = try await database.scalar(
-                    "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sqlstore'",
-                    as: Int.self) ?? Int.max
-                if open > 3 { try await Task.sleep(for: .milliseconds(50)) }
-            }
+            let open = try await database.waitForSessions(of: "sqlstore", within: .seconds(10)) { $0 <= 3 }
             let lingering = open > 3 ? try await database.scalar(sessions, as: String.self) ?? "" : ""
             #expect(open <= 3, "closed connections do not linger: \(open) open\n\(lingering)")
         }

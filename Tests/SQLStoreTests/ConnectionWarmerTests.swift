@@ -23,19 +23,19 @@ struct ConnectionWarmerTests {
             let warming = Task { try await warmer.run() }
 
             // Opened without a single query of the application's.
-            let opened = try await Self.waitForSessions(database, where: { $0 == 3 }, within: .seconds(5))
+            let opened = try await database.waitForSessions(of: settings.applicationName, within: .seconds(5)) { $0 == 3 }
             #expect(opened == 3)
             // Four idle timeouts later, still open.
             var counts: [Int] = []
             for _ in 0..<4 {
                 try await Task.sleep(for: .milliseconds(400))
-                counts.append(try await Self.sessions(database))
+                counts.append(try await database.sessions(of: settings.applicationName))
             }
             #expect(counts.allSatisfy { $0 >= 3 }, "kept open: \(counts)")
 
             warming.cancel()
             _ = try? await warming.value
-            let afterwards = try await Self.waitForSessions(database, where: { $0 == 0 }, within: .seconds(5))
+            let afterwards = try await database.waitForSessions(of: settings.applicationName, within: .seconds(5)) { $0 == 0 }
             #expect(afterwards == 0, "without the warmer, idle connections close after the idle timeout")
         }
     }
@@ -54,22 +54,5 @@ struct ConnectionWarmerTests {
         let elapsed = ContinuousClock.now - started
         #expect(granted == 0)
         #expect(elapsed < .seconds(3), "gave up after \(elapsed)")
-    }
-
-    static func sessions(_ database: TestDatabase) async throws -> Int {
-        try await database.scalar(
-            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'warmer-test'",
-            as: Int.self) ?? -1
-    }
-
-    /// Polls the pool's sessions until `condition` holds or `limit` passes; returns the last count.
-    static func waitForSessions(_ database: TestDatabase, where condition: (Int) -> Bool, within limit: Duration) async throws -> Int {
-        let deadline = ContinuousClock.now + limit
-        var count = try await sessions(database)
-        while !condition(count) && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            count = try await sessions(database)
-        }
-        return count
     }
 }

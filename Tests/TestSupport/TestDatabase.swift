@@ -92,6 +92,27 @@ public struct TestDatabase: Sendable {
         }
     }
 
+    /// How many sessions with this `application_name` are open on this database.
+    public func sessions(of applicationName: String) async throws -> Int {
+        try await scalar(
+            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND application_name = \(applicationName)",
+            as: Int.self) ?? 0
+    }
+
+    /// Polls ``sessions(of:)`` every 50 ms until `condition` holds or `limit` has passed; returns
+    /// the last count. (A closed backend leaves pg_stat_activity a moment after its client.)
+    public func waitForSessions(
+        of applicationName: String, within limit: Duration, until condition: (Int) -> Bool
+    ) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        var count = try await sessions(of: applicationName)
+        while !condition(count) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            count = try await sessions(of: applicationName)
+        }
+        return count
+    }
+
     /// Whether a relation of that name exists in the public schema.
     public func tableExists(_ name: String) async throws -> Bool {
         try await scalar("SELECT to_regclass(\("public." + name)) IS NOT NULL", as: Bool.self) ?? false
