@@ -1,5 +1,5 @@
-import PostgresNIO
-import SQLStore
+@testable import PostgresNIO
+@testable import SQLStore
 import Testing
 import TestSupport
 
@@ -36,6 +36,19 @@ struct ErrorClassificationTests {
         }
     }
 
+    // Built by hand, with PostgresNIO's own constructors: a FATAL arriving between a statement's
+    // CommandComplete and ReadyForQuery cannot be timed against a real server (CI saw one under
+    // pg_terminate_backend, answered 500 before this classification).
+    @Test("a FATAL that PostgresNIO reports as an unexpected message, its SQLSTATE hidden, is 'unavailable': the connection is gone and the statement's outcome unknown")
+    func unexpectedMessageIsALostConnection() {
+        let fatal = PostgresBackendMessage.ErrorResponse(fields: [
+            .sqlState: "57P01", .severity: "FATAL", .message: "terminating connection due to administrator command",
+        ])
+        let error = PSQLError.unexpectedBackendMessage(.error(fatal))
+        #expect(error.serverInfo == nil, "PostgresNIO does not expose the SQLSTATE here")
+        #expect(StoreError.classify(error) as? StoreError == .unavailable(reason: "no connection to PostgreSQL"))
+    }
+
     @Test("any other error is passed through unclassified, to be answered as a bug")
     func otherErrorsPassThrough() async throws {
         try await withStore { store, _ in
@@ -49,3 +62,4 @@ struct ErrorClassificationTests {
         }
     }
 }
+

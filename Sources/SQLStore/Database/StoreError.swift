@@ -74,9 +74,13 @@ struct DatabaseFailure {
         sqlState = psql.serverInfo?[.sqlState]
         constraint = psql.serverInfo?[.constraintName]
         // Only lost or refused connections mean "unavailable"; other client-side errors are bugs.
+        // An unexpected backend message counts as lost: PostgresNIO reports so a FATAL that arrives
+        // between a statement's CommandComplete and ReadyForQuery (pg_terminate_backend, a
+        // shutdown), hides its SQLSTATE, and closes the connection. Whether the statement's
+        // implicit commit happened is unknown, as for any connection lost at that moment.
         let connectionCodes: [PSQLError.Code] = [
             .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
-            .sslUnsupported, .failedToAddSSLHandler,
+            .sslUnsupported, .failedToAddSSLHandler, .unexpectedBackendMessage,
         ]
         isConnectionFailure = connectionCodes.contains(psql.code)
     }
