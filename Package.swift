@@ -129,6 +129,8 @@ let package = Package(
             dependencies: [
                 "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -341,7 +341,7 @@ class Server:
     def start(self):
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
-        env["SQLSTORE_CURSOR_SECRET"] = "sqlstore-bench"
+        env["SQLSTORE_CURSOR_SECRET"] = "sqlstore-bench-cursor-secret-0123456789"
         argv = [self.binary, "serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.pool:
             argv += ["--max-open-conns", str(self.pool)]

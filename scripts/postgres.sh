@@ -28,3 +28,20 @@ require_postgres() {
 as_pg_user() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+
+# Installs Debian packages whose programs are missing (as root with apt-get): for example
+# `require_programs /usr/sbin/pgbouncer:pgbouncer`. Each argument is PROGRAM:PACKAGE.
+require_programs() {
+    local missing=() pair
+    for pair in "$@"; do
+        [ -x "${pair%%:*}" ] || missing+=("${pair##*:}")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "missing: ${missing[*]}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})." >&2
+        return 1
+    fi
+    echo "installing ${missing[*]} with apt-get..." >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}

@@ -82,7 +82,7 @@ extension OrderStore {
             // Not retried: NOWAIT exists to answer "busy" at once.
             product = try await withinDeadline { [self] in
                 try await withConnection { connection in
-                    try await Self.committed(query, on: connection, logger: logger, decode: Product.init(row:)).first
+                    try await committed(query, on: connection, decode: Product.init(row:)).first
                 }
             }
         } catch {

@@ -14,6 +14,8 @@ public struct OrderStore: Sendable {
     var retry: RetryPolicy
     let cursorKey: SymmetricKey
     let connectionLifetime: ConnectionLifetime?
+    /// Whether statements may be prepared once per connection (not behind a transaction pooler).
+    let preparesStatements: Bool
 
     /// - Parameters:
     ///   - cursorSecret: signs page cursors so tampered ones are refused. Instances serving one
@@ -21,10 +23,13 @@ public struct OrderStore: Sendable {
     ///   - connectionMaxLifetime: a connection older than this is closed when the store gives it
     ///     back to the pool (``DatabaseSettings/connectionMaxLifetime``); `nil` keeps connections
     ///     for as long as the pool does.
+    ///   - pooler: what stands between the pool and PostgreSQL. Behind a transaction pooler the
+    ///     store keeps no session state: nothing is prepared by name.
     public init(
         client: PostgresClient, cursorSecret: String, retry: RetryPolicy = .init(),
-        connectionMaxLifetime: Duration? = nil, logger: Logger
+        connectionMaxLifetime: Duration? = nil, pooler: DatabasePooler = .none, logger: Logger
     ) {
+        self.preparesStatements = pooler.keepsSessions
         self.client = client
         self.logger = logger
         self.retry = retry
@@ -62,7 +67,7 @@ public struct OrderStore: Sendable {
     func rows<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
     where Statement.Row: Sendable {
         try await retrying { [self] in
-            try await withConnection { try await Self.rows(statement, on: $0, logger: logger) }
+            try await withConnection { try await rows(statement, on: $0) }
         }
     }
 
@@ -75,12 +80,19 @@ public struct OrderStore: Sendable {
         return values
     }
 
-    /// Every row of `statement`, prepared on `connection` at its first use there.
-    static func rows<Statement: PostgresPreparedStatement>(
-        _ statement: Statement, on connection: PostgresConnection, logger: Logger
+    /// Every row of `statement`, prepared on `connection` at its first use there; or, behind a
+    /// transaction pooler (where the next transaction may run on another server connection, which
+    /// lacks the statement or has another of that name), sent as an unnamed statement.
+    func rows<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on connection: PostgresConnection
     ) async throws -> [Statement.Row] {
         var values: [Statement.Row] = []
-        for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+        if preparesStatements {
+            for try await row in try await connection.execute(statement, logger: logger) { values.append(row) }
+        } else {
+            let query = PostgresQuery(unsafeSQL: Statement.sql, binds: try statement.makeBindings())
+            for try await row in try await connection.query(query, logger: logger) { values.append(try statement.decodeRow(row)) }
+        }
         return values
     }
 
@@ -99,7 +111,7 @@ public struct OrderStore: Sendable {
     ) async throws -> [Value] {
         try await retrying { [self] in
             try await withConnection { connection in
-                try await Self.committed(query, on: connection, logger: logger, decode: decode)
+                try await committed(query, on: connection, decode: decode)
             }
         }
     }
@@ -109,20 +121,19 @@ public struct OrderStore: Sendable {
     where Statement.Row: Sendable {
         try await retrying { [self] in
             try await withConnection { connection in
-                let values = try await Self.rows(statement, on: connection, logger: logger)
-                _ = try await connection.execute(CommitBarrier(), logger: logger)
+                let values = try await rows(statement, on: connection)
+                _ = try await rows(CommitBarrier(), on: connection)
                 return values
             }
         }
     }
 
     /// The rows of `query`, run in autocommit on `connection`, once its commit is confirmed.
-    static func committed<Value: Sendable>(
-        _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger,
-        decode: (PostgresRow) throws -> Value
+    func committed<Value: Sendable>(
+        _ query: PostgresQuery, on connection: PostgresConnection, decode: (PostgresRow) throws -> Value
     ) async throws -> [Value] {
-        let values = try await rows(query, on: connection, logger: logger, decode: decode)
-        _ = try await connection.execute(CommitBarrier(), logger: logger)
+        let values = try await Self.rows(query, on: connection, logger: logger, decode: decode)
+        _ = try await rows(CommitBarrier(), on: connection)
         return values
     }
 

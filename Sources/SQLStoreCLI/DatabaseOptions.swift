@@ -2,6 +2,7 @@ import ArgumentParser
 import EmbeddedPostgres
 import Foundation
 import Logging
+import SQLStore
 import SQLStoreMigrations
 
 /// Where the database is: `--database-url`, else `DATABASE_URL`, else the embedded cluster.
@@ -11,30 +12,42 @@ struct DatabaseOptions: ParsableArguments {
         help: "PostgreSQL URL (default: $DATABASE_URL, else the embedded cluster).")
     var databaseURL: String?
 
-    var resolvedURL: String? {
-        databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    /// The flag, else `DATABASE_URL`; nil means the embedded cluster.
+    func url(environment: EnvironmentSettings) throws(ConfigurationError) -> DatabaseURL? {
+        if let databaseURL { return try EnvironmentSettings.databaseURL(databaseURL, setting: "--database-url") }
+        return try environment.databaseURL("DATABASE_URL")
     }
 
-    /// Runs `body` against the configured database, starting the embedded cluster if that is the
-    /// one in use, and stopping it afterwards if this process started it.
+    /// Runs `body` against the configured database; see ``withDatabase(_:logger:_:)``.
     func withDatabase<Result>(logger: Logger, _ body: (DatabaseURL) async throws -> Result) async throws -> Result {
-        if let url = resolvedURL {
-            return try await body(try DatabaseURL(url))
-        }
-        let home = ProcessInfo.processInfo.environment["SQLSTORE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".sqlstore")
-        let embedded = EmbeddedPostgres(root: home, logger: logger)
-        let started = try embedded.start()
-        if started { printError("started the embedded PostgreSQL in \(home.path)") }
-        do {
-            let result = try await body(try DatabaseURL(embedded.url))
-            if started { try embedded.stop() }
-            return result
-        } catch {
-            if started { try? embedded.stop() }
-            throw error
-        }
+        try await SQLStoreCLI.withDatabase(try url(environment: .process), logger: logger) { url, _ in try await body(url) }
     }
+}
+
+/// Runs `body` against `url`, or with none against the embedded cluster (passed to `body`),
+/// started if it is not running and stopped afterwards if this process started it.
+func withDatabase<Result>(
+    _ url: DatabaseURL?, logger: Logger, _ body: (DatabaseURL, EmbeddedPostgres?) async throws -> Result
+) async throws -> Result {
+    if let url { return try await body(url, nil) }
+    let home = EnvironmentSettings.process.string("SQLSTORE_HOME").map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".sqlstore")
+    let embedded = EmbeddedPostgres(root: home, logger: logger)
+    let started = try embedded.start()
+    if started { printError("started the embedded PostgreSQL in \(home.path)") }
+    do {
+        let result = try await body(try DatabaseURL(embedded.url), embedded)
+        if started { try embedded.stop() }
+        return result
+    } catch {
+        if started { try? embedded.stop() }
+        throw error
+    }
+}
+
+extension EnvironmentSettings {
+    /// This process's environment.
+    static var process: EnvironmentSettings { EnvironmentSettings(ProcessInfo.processInfo.environment) }
 }
 
 /// A duration written as the reference writes them: `500ms`, `5s`, `5m`.
@@ -50,6 +63,8 @@ struct GoDuration: ExpressibleByArgument, Sendable {
 
     var defaultValueDescription: String { value.humanReadable }
 }
+
+extension DatabasePooler: ExpressibleByArgument {}
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

@@ -55,7 +55,7 @@ struct MigrationOptions: ParsableArguments {
     func withRunner<Result>(_ body: (MigrationRunner) async throws -> Result) async throws -> Result {
         let migrations = try loadMigrations()
         let logger = cliLogger()
-        return try await database.withDatabase(logger: logger) { url in
+        return try await withDatabase(try migrationURL(environment: .process), logger: logger) { url, _ in
             var configuration = MigrationRunner.Configuration()
             configuration.lockWait = lockWait.value
             configuration.lockTimeout = lockTimeout.value
@@ -68,6 +68,24 @@ struct MigrationOptions: ParsableArguments {
                 configuration: configuration, logger: logger)
             return try await body(runner)
         }
+    }
+}
+
+extension MigrationOptions {
+    /// `--database-url`, else `MIGRATE_DATABASE_URL`, else `DATABASE_URL` unless that names a
+    /// transaction pooler: the runner's advisory lock and `CREATE INDEX CONCURRENTLY` need one
+    /// session for the whole run, which a transaction pooler does not give, so the lock would
+    /// guard nothing.
+    func migrationURL(environment: EnvironmentSettings) throws(ConfigurationError) -> DatabaseURL? {
+        if database.databaseURL != nil { return try database.url(environment: environment) }
+        if let direct = try environment.databaseURL("MIGRATE_DATABASE_URL") { return direct }
+        let pooler = try environment.choice("DATABASE_POOLER", as: DatabasePooler.self) ?? .none
+        if !pooler.keepsSessions, environment.string("DATABASE_URL") != nil {
+            throw ConfigurationError(
+                setting: "MIGRATE_DATABASE_URL",
+                reason: "DATABASE_POOLER=\(pooler.rawValue) says DATABASE_URL reaches PostgreSQL through a transaction pooler, where the migration lock would not hold: give MIGRATE_DATABASE_URL (or --database-url) a direct connection to PostgreSQL")
+        }
+        return try environment.databaseURL("DATABASE_URL")
     }
 }
 
@@ -94,6 +112,8 @@ func describe(_ error: any Error) -> String {
     case let error as MigrationError: return error.description
     case let error as MigrationSourceError: return error.description
     case let error as DatabaseURLError: return error.description
+    case let error as ConfigurationError: return error.description
+    case let error as SchemaBehindError: return error.description
     case let error as EmbeddedPostgresError: return error.description
     // PostgresNIO's own description is deliberately generic; the reflection carries the details.
     default: return String(reflecting: error)

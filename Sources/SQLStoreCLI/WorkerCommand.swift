@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SQLStore
+import SQLStoreHTTP
 import ServiceLifecycle
 import UnixSignals
 
@@ -17,13 +18,16 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let logger = serverLogger()
-            try await store.database.withDatabase(logger: logger) { url in
-                let settings = try store.settings(url: url)
+            var configuration = try store.configuration()
+            let logger = serverLogger(level: configuration.logLevel)
+            try await withDatabase(configuration.database.url, logger: logger) { url, _ in
+                configuration.database.url = url
+                let settings = configuration.database
                 let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+                // Workers issue no page cursors: any secret will do.
                 let orderStore = OrderStore(
-                    client: client, cursorSecret: store.secret(url: url),
-                    connectionMaxLifetime: settings.connectionMaxLifetime, logger: logger)
+                    client: client, cursorSecret: CursorSecret.random().text,
+                    connectionMaxLifetime: settings.connectionMaxLifetime, pooler: settings.pooler, logger: logger)
                 let workers: [any Service] = (0..<max(1, concurrency)).map { _ in
                     OrderWorker(store: orderStore, batchSize: batchSize, logger: logger)
                 }

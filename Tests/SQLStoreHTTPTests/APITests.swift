@@ -283,9 +283,34 @@ struct ServeCommandTests {
     func refusesStaleSchema() async throws {
         try await TestDatabase.withFresh { database in
             let process = try ChildProcess(
-                try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString])
+                try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString],
+                environment: ["SQLSTORE_CURSOR_SECRET": ServerProcess.cursorSecret])
             #expect(try await process.wait() == 1)
             #expect(process.output.contains("sqlstore migrate up"), "\(process.output)")
+        }
+    }
+
+    @Test("with a DATABASE_URL and no cursor secret, serve refuses and names SQLSTORE_CURSOR_SECRET")
+    func refusesMissingCursorSecret() async throws {
+        try await TestDatabase.withMigrated { database in
+            let process = try ChildProcess(
+                try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString],
+                environment: ["SQLSTORE_CURSOR_SECRET": nil])
+            #expect(try await process.wait() == 1)
+            #expect(process.output.contains("SQLSTORE_CURSOR_SECRET"), "\(process.output)")
+        }
+    }
+
+    @Test("a configuration value that cannot be used is refused, naming its variable")
+    func refusesBadConfiguration() async throws {
+        try await TestDatabase.withMigrated { database in
+            for (name, value) in [("SERVER_READ_TIMEOUT", "soon"), ("DATABASE_MAX_OPEN_CONNS", "0"), ("DATABASE_POOLER", "pgpool")] {
+                let process = try ChildProcess(
+                    try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString],
+                    environment: ["SQLSTORE_CURSOR_SECRET": ServerProcess.cursorSecret, name: value])
+                #expect(try await process.wait() == 1)
+                #expect(process.output.contains("error: \(name):"), "\(name): \(process.output)")
+            }
         }
     }
 }

@@ -42,6 +42,17 @@ struct LeastPrivilegeTests {
 
             var asApp = database.url
             asApp.username = app
+            // The role carries the timeouts, so they hold behind a pooler too, where no startup
+            // parameter can carry them.
+            let timeouts = try await TestDatabase.withConnection(to: asApp) { connection in
+                try await connection.query(
+                    """
+                    SELECT current_setting('statement_timeout') || ' ' || current_setting('lock_timeout') || ' '
+                           || current_setting('idle_in_transaction_session_timeout')
+                    """, logger: TestDatabase.logger
+                ).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(timeouts == ["5s 2s 10s"])
             try await TestDatabase.withConnection(to: asApp) { connection in
                 for ddl in [
                     "ALTER TABLE products ADD COLUMN sneaky INT", "DROP TABLE orders", "TRUNCATE order_items",

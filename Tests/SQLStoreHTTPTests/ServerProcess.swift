@@ -41,13 +41,16 @@ final class ServerProcess: Sendable {
         process = try ChildProcess(
             try sqlstoreExecutable(),
             ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", (url ?? database.url).urlString] + arguments,
-            environment: ["LOG_LEVEL": logLevel])
+            environment: ["LOG_LEVEL": logLevel, "SQLSTORE_CURSOR_SECRET": Self.cursorSecret])
         for _ in 0..<300 {
             if let response = try? await request("GET", "/health/live"), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestSetupError("the server did not start:\n\(process.output)")
     }
+
+    /// What every test server signs its cursors with (a real deployment's comes from its secrets).
+    static let cursorSecret = "test-cursor-secret-0123456789abcdef"
 
     /// SIGTERM, then the exit status must be 0 (graceful shutdown).
     func stop() async throws {

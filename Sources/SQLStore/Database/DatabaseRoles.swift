@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import SQLStoreMigrations
 
 /// Least privilege: a migrator role that owns the schema, and an application role with only the
 /// DML the store needs — no DDL, no TRUNCATE, no superuser, and EXECUTE on the schema's
@@ -13,6 +14,10 @@ public struct DatabaseRoles: Sendable {
     /// Set as the role's password when given; otherwise an existing password is left alone.
     public var migratorPassword: String?
     public var applicationPassword: String?
+    /// The server-side bounds set on the application role in this database (`ALTER ROLE … IN
+    /// DATABASE … SET`), so that they hold on every session, also those a transaction pooler
+    /// opens, where startup parameters cannot carry them (``DatabaseSettings``).
+    public var applicationTimeouts = DatabaseSettings()
 
     public init(migrator: String = "sqlstore_migrator", application: String = "sqlstore_app") {
         self.migrator = migrator
@@ -20,18 +25,20 @@ public struct DatabaseRoles: Sendable {
     }
 
     /// Checks the names before anything is sent, so a typo changes nothing.
-    public func validate() throws {
-        for name in [migrator, application] {
+    ///
+    /// - Throws: ``ConfigurationError`` naming `--migrator` or `--app`.
+    public func validate() throws(ConfigurationError) {
+        for (setting, name) in [("--migrator", migrator), ("--app", application)] {
             guard !name.isEmpty, name.utf8.count <= 63,
                 name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }),
                 !(name.first?.isNumber ?? true), !name.hasPrefix("pg_")
             else {
-                throw StoreError.invalidInput(
-                    field: "role", reason: "'\(name)' is not a role name: use lower-case letters, digits and _ (at most 63)")
+                throw ConfigurationError(
+                    setting: setting, reason: "'\(name)' is not a role name: use lower-case letters, digits and _ (at most 63)")
             }
         }
         guard migrator != application else {
-            throw StoreError.invalidInput(field: "role", reason: "the migrator and the application need different roles")
+            throw ConfigurationError(setting: "--app", reason: "the migrator and the application need different roles")
         }
     }
 
@@ -48,7 +55,11 @@ public struct DatabaseRoles: Sendable {
                 SELECT set_config('sqlstore.migrator', \(migrator), true),
                        set_config('sqlstore.application', \(application), true),
                        set_config('sqlstore.migrator_password', \(migratorPassword ?? ""), true),
-                       set_config('sqlstore.application_password', \(applicationPassword ?? ""), true)
+                       set_config('sqlstore.application_password', \(applicationPassword ?? ""), true),
+                       set_config('sqlstore.statement_timeout', \("\(applicationTimeouts.statementTimeout.wholeMilliseconds)ms"), true),
+                       set_config('sqlstore.lock_timeout', \("\(applicationTimeouts.lockTimeout.wholeMilliseconds)ms"), true),
+                       set_config('sqlstore.idle_in_transaction_session_timeout',
+                                  \("\(applicationTimeouts.idleInTransactionTimeout.wholeMilliseconds)ms"), true)
                 """, logger: logger)
             try await connection.query(Self.grants, logger: logger)
             try await connection.query("COMMIT", logger: logger)
@@ -108,6 +119,7 @@ public struct DatabaseRoles: Sendable {
             migrator text := current_setting('sqlstore.migrator');
             app text := current_setting('sqlstore.application');
             role text;
+            setting text;
         BEGIN
             FOREACH role IN ARRAY ARRAY[migrator, app] LOOP
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role) THEN
@@ -121,6 +133,12 @@ public struct DatabaseRoles: Sendable {
             IF current_setting('sqlstore.application_password') <> '' THEN
                 EXECUTE format('ALTER ROLE %I PASSWORD %L', app, current_setting('sqlstore.application_password'));
             END IF;
+
+            -- Bounds on every session of the application in this database, however it connects.
+            FOREACH setting IN ARRAY ARRAY['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'] LOOP
+                EXECUTE format('ALTER ROLE %I IN DATABASE %I SET %s = %L',
+                    app, current_database(), setting, current_setting('sqlstore.' || setting));
+            END LOOP;
 
             -- The migrator owns what it creates in public; the application may only use it.
             EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I, %I', current_database(), migrator, app);

@@ -14,7 +14,10 @@ import SQLStoreMigrations
 ///   (pass it to ``OrderStore/init(client:cursorSecret:retry:connectionMaxLifetime:logger:)``).
 /// - The pool's keep-alive query is off; the server's TCP keepalives take its place.
 public struct DatabaseSettings: Sendable {
-    public var url: DatabaseURL
+    /// `DATABASE_URL`; nil until the caller resolves the embedded cluster's.
+    public var url: DatabaseURL?
+    /// `DATABASE_POOLER` (`none`): what stands between SQLStore and PostgreSQL.
+    public var pooler: DatabasePooler = .none
     /// `DATABASE_MAX_OPEN_CONNS` (25): the most connections the pool opens.
     public var maxOpenConnections = 25
     /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
@@ -29,40 +32,44 @@ public struct DatabaseSettings: Sendable {
     /// memory grows with idle transitions per second times this (docs/benchmarks.md, finding 5).
     public var spareIdleTimeout: Duration = .seconds(10)
     /// Server-side bounds for every session of the application, so that nothing waits forever.
+    /// Sent as startup parameters when connecting directly; behind a pooler they are the role's
+    /// settings, which `sqlstore roles` applies (see ``DatabaseRoles``).
     public var statementTimeout: Duration = .seconds(5)
     public var lockTimeout: Duration = .seconds(2)
     public var idleInTransactionTimeout: Duration = .seconds(10)
     public var applicationName = "sqlstore"
 
-    public init(url: DatabaseURL) {
+    public init(url: DatabaseURL? = nil) {
         self.url = url
     }
 
-    /// Reads `DATABASE_MAX_OPEN_CONNS`, `DATABASE_MAX_IDLE_CONNS` and `DATABASE_CONN_MAX_LIFETIME`
-    /// (a duration such as `5m`); the URL itself is given.
-    public init(url: DatabaseURL, environment: [String: String]) throws {
-        self.init(url: url)
-        func integer(_ name: String, _ fallback: Int) throws -> Int {
-            guard let text = environment[name], !text.isEmpty else { return fallback }
-            guard let value = Int(text), value > 0 else {
-                throw StoreError.invalidInput(field: name, reason: "must be a positive integer, got '\(text)'")
-            }
-            return value
-        }
-        maxOpenConnections = try integer("DATABASE_MAX_OPEN_CONNS", maxOpenConnections)
-        maxIdleConnections = try integer("DATABASE_MAX_IDLE_CONNS", maxIdleConnections)
-        if let text = environment["DATABASE_CONN_MAX_LIFETIME"], !text.isEmpty {
-            guard let value = Duration(goStyle: text), value > .zero else {
-                throw StoreError.invalidInput(
-                    field: "DATABASE_CONN_MAX_LIFETIME", reason: "must be a duration such as 5m, got '\(text)'")
-            }
-            connectionMaxLifetime = value
-        }
+    /// Reads `DATABASE_URL`, `DATABASE_POOLER`, `DATABASE_MAX_OPEN_CONNS`,
+    /// `DATABASE_MAX_IDLE_CONNS` and `DATABASE_CONN_MAX_LIFETIME` (a duration such as `5m`).
+    ///
+    /// - Throws: ``ConfigurationError`` naming the first variable that is not usable.
+    public init(environment: EnvironmentSettings) throws(ConfigurationError) {
+        self.init()
+        url = try environment.databaseURL("DATABASE_URL")
+        pooler = try environment.choice("DATABASE_POOLER", as: DatabasePooler.self) ?? pooler
+        maxOpenConnections = try environment.positiveInteger("DATABASE_MAX_OPEN_CONNS") ?? maxOpenConnections
+        maxIdleConnections = try environment.positiveInteger("DATABASE_MAX_IDLE_CONNS") ?? maxIdleConnections
+        connectionMaxLifetime = try environment.duration("DATABASE_CONN_MAX_LIFETIME") ?? connectionMaxLifetime
     }
 
-    /// The pool's configuration, with the session settings sent in the startup packet.
+    /// The URL, once known.
+    ///
+    /// - Throws: ``ConfigurationError`` for `DATABASE_URL` while it is still unresolved.
+    public func resolvedURL() throws(ConfigurationError) -> DatabaseURL {
+        guard let url else {
+            throw ConfigurationError(setting: "DATABASE_URL", reason: "no database URL was given or resolved")
+        }
+        return url
+    }
+
+    /// The pool's configuration, with the session settings sent in the startup packet when
+    /// nothing stands in between.
     public func clientConfiguration() throws -> PostgresClient.Configuration {
-        var configuration = try url.clientConfiguration(applicationName: applicationName)
+        var configuration = try resolvedURL().clientConfiguration(applicationName: applicationName)
         configuration.options.maximumConnections = maxOpenConnections
         // Never a minimum: PostgresNIO 1.33.2's pool traps on a lease that finds it below its
         // minimum, where it lands after losing connections faster than it replaces them (a
@@ -74,16 +81,39 @@ public struct DatabaseSettings: Sendable {
         // The server's TCP keepalives keep a NAT mapping alive and end sessions whose client is
         // gone instead; on a Unix socket PostgreSQL ignores them.
         configuration.options.keepAliveBehavior = nil
-        configuration.options.additionalStartupParameters += [
-            ("statement_timeout", "\(statementTimeout.wholeMilliseconds)"),
-            ("lock_timeout", "\(lockTimeout.wholeMilliseconds)"),
-            ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.wholeMilliseconds)"),
-            ("tcp_keepalives_idle", "60"),
-            ("tcp_keepalives_interval", "10"),
-            ("tcp_keepalives_count", "6"),
-        ]
+        switch pooler {
+        case .none:
+            configuration.options.additionalStartupParameters += [
+                ("statement_timeout", "\(statementTimeout.wholeMilliseconds)"),
+                ("lock_timeout", "\(lockTimeout.wholeMilliseconds)"),
+                ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.wholeMilliseconds)"),
+                ("tcp_keepalives_idle", "60"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_keepalives_count", "6"),
+            ]
+        case .pgbouncer:
+            // PgBouncer refuses a connection whose startup packet carries a parameter it does not
+            // track (FATAL 08P01 unsupported startup parameter) unless the operator listed it in
+            // ignore_startup_parameters; application_name is one it tracks. The timeouts come from
+            // the role instead (`sqlstore roles`), and PgBouncer keeps its own TCP keepalives.
+            break
+        }
         return configuration
     }
+}
+
+/// What stands between SQLStore and PostgreSQL (`DATABASE_POOLER`).
+public enum DatabasePooler: String, Sendable, CaseIterable {
+    /// SQLStore talks to PostgreSQL itself and keeps state per session: statements prepared once
+    /// per connection, timeouts sent at connect.
+    case none
+    /// A transaction-pooling PgBouncer (or any proxy that hands each transaction to any server
+    /// connection): no named prepared statements, no startup parameters beyond those PgBouncer
+    /// tracks, no session state between transactions.
+    case pgbouncer
+
+    /// Whether a statement prepared on a connection is still there at the next transaction.
+    public var keepsSessions: Bool { self == .none }
 }
 
 extension DatabaseSettings {

@@ -1,14 +1,14 @@
 import Foundation
 import Logging
 import PostgresNIO
-import SQLStore
+import ServiceLifecycle
 
 /// A small catalogue for trying the API at once: filled only into an empty store, so it never
 /// touches real data.
-enum DemoCatalogue {
+public enum DemoCatalogue {
 
     /// Seeds through the store itself (validations and all) while the pool runs.
-    static func seed(store: OrderStore, logger: Logger) async throws {
+    public static func seed(store: OrderStore, logger: Logger) async throws {
         let existing = try await store.products(page: 1, pageSize: 1)
         guard existing.total == 0 else { return }
         let ada = try await store.createUser(email: "ada@example.com", name: "Ada Lovelace")
@@ -25,5 +25,21 @@ enum DemoCatalogue {
         let acme = try await store.createOrganization(slug: "acme", name: "Acme Stationery")
         _ = try await store.addMember(organizationId: acme.id, userId: ada.id, role: .owner)
         logger.info("seeded the demo catalogue: users 1-2, products 1-6, organization 1 (acme)")
+    }
+}
+
+/// Seeds the demo catalogue once the pool runs, then waits for shutdown like any service.
+public struct DemoSeeder: Service {
+    let store: OrderStore
+    let logger: Logger
+
+    public init(store: OrderStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await DemoCatalogue.seed(store: store, logger: logger)
+        try? await gracefulShutdown()
     }
 }

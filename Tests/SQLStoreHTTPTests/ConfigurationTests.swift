@@ -1,0 +1,90 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import SQLStore
+import SQLStoreHTTP
+import SQLStoreMigrations
+import Testing
+
+@Suite("configuration: read once, from the environment")
+struct ConfigurationTests {
+    @Test("with an empty environment every setting has the reference service's default")
+    func defaults() throws {
+        let configuration = try Configuration(environment: EnvironmentSettings([:]))
+        #expect(configuration.database.url == nil)
+        #expect(configuration.database.pooler == .none)
+        #expect(configuration.database.maxOpenConnections == 25)
+        #expect(configuration.database.maxIdleConnections == 5)
+        #expect(configuration.database.connectionMaxLifetime == .seconds(300))
+        #expect(configuration.server.port == 8080)
+        #expect(configuration.server.readTimeout == .seconds(10))
+        #expect(configuration.server.writeTimeout == .seconds(10))
+        #expect(configuration.cursorSecret == nil)
+    }
+
+    @Test("every environment variable reaches its setting")
+    func environmentIsRead() throws {
+        let configuration = try Configuration(
+            environment: EnvironmentSettings([
+                "DATABASE_URL": "postgres://app@db.internal:6432/shop", "DATABASE_POOLER": "pgbouncer",
+                "DATABASE_MAX_OPEN_CONNS": "40", "DATABASE_MAX_IDLE_CONNS": "7", "DATABASE_CONN_MAX_LIFETIME": "90s",
+                "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "9090", "SERVER_READ_TIMEOUT": "3s", "SERVER_WRITE_TIMEOUT": "4s",
+                "SQLSTORE_CURSOR_SECRET": String(repeating: "k", count: 32), "LOG_LEVEL": "debug",
+            ]))
+        #expect(configuration.database.url?.host == "db.internal")
+        #expect(configuration.database.url?.port == 6432)
+        #expect(configuration.database.pooler == .pgbouncer)
+        #expect(configuration.database.maxOpenConnections == 40)
+        #expect(configuration.database.maxIdleConnections == 7)
+        #expect(configuration.database.connectionMaxLifetime == .seconds(90))
+        #expect(configuration.server.host == "0.0.0.0")
+        #expect(configuration.server.port == 9090)
+        #expect(configuration.server.readTimeout == .seconds(3))
+        #expect(configuration.server.writeTimeout == .seconds(4))
+        #expect(configuration.cursorSecret?.text == String(repeating: "k", count: 32))
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("a read timeout under a second keeps its milliseconds all the way to the server's idle timer")
+    func subsecondReadTimeout() throws {
+        let configuration = try Configuration(environment: EnvironmentSettings(["SERVER_READ_TIMEOUT": "500ms"]))
+        #expect(configuration.server.readTimeout == .milliseconds(500))
+        #expect(TimeAmount(configuration.server.readTimeout) == .milliseconds(500))
+    }
+
+    @Test(
+        "a value that cannot be used is refused with an error naming its variable",
+        arguments: [
+            ("DATABASE_URL", "mysql://x@y/z"), ("DATABASE_POOLER", "pgpool"), ("DATABASE_MAX_OPEN_CONNS", "0"),
+            ("DATABASE_MAX_IDLE_CONNS", "many"), ("DATABASE_CONN_MAX_LIFETIME", "5 minutes"), ("SERVER_PORT", "70000"),
+            ("SERVER_READ_TIMEOUT", "0"), ("SERVER_WRITE_TIMEOUT", "-1s"), ("SQLSTORE_CURSOR_SECRET", "short"),
+            ("LOG_LEVEL", "loud"),
+        ])
+    func refusesUnusableValues(name: String, value: String) {
+        #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: EnvironmentSettings([name: value]))
+        }
+        do {
+            _ = try Configuration(environment: EnvironmentSettings([name: value]))
+        } catch {
+            #expect(error.setting == name)
+        }
+    }
+
+    @Test("a cursor secret never shows itself in a description")
+    func secretIsNotPrinted() throws {
+        let secret = try CursorSecret(String(repeating: "s3cr3t", count: 6))
+        #expect(!"\(secret)".contains("s3cr3t"))
+        #expect(!String(reflecting: secret).contains("s3cr3t"))
+    }
+
+    @Test("behind PgBouncer the startup packet carries only application_name, which PgBouncer tracks")
+    func poolerStartupParameters() throws {
+        var settings = DatabaseSettings(url: try DatabaseURL("postgres://app@127.0.0.1:6432/shop"))
+        let direct = try settings.clientConfiguration().options.additionalStartupParameters.map(\.0)
+        #expect(direct.contains("statement_timeout"))
+        settings.pooler = .pgbouncer
+        let pooled = try settings.clientConfiguration().options.additionalStartupParameters.map(\.0)
+        #expect(pooled == ["application_name"])
+    }
+}
