@@ -501,8 +501,8 @@ end
 
 def placement_script():
     """The pgbench ceiling for POST /orders: the placement statement read from the Swift source
-    (`PlaceOrderStatement.sql`), so that the ceiling always runs the very statement the service
-    prepares, with pgbench's random choices in place of the binds: a random user and two distinct
+    (`PlaceOrderStatement.sql`, a call of the place_order function), so that the ceiling always
+    runs the very statement the service sends, with pgbench's random choices in place of the binds: a random user and two distinct
     random products of [plo, phi], one unit each, no Idempotency-Key (what the wrk script posts)."""
     def read(path):
         with open(os.path.join(ROOT, path)) as f:

@@ -21,8 +21,9 @@ extension OrderStore {
 
     /// Places an order: validates the user and every product, takes the stock, prices every line
     /// from the database, writes the order, its items and its first status change, and returns
-    /// the complete order — in **one statement**, atomic on its own, followed by the commit
-    /// barrier of ``write(_:decode:)`` (two round trips in all).
+    /// the complete order — in **one statement** (the `place_order` function of migration 016),
+    /// atomic on its own, followed by the commit barrier of ``write(_:decode:)`` (two round trips
+    /// in all).
     ///
     /// How it never oversells and never deadlocks:
     /// - `locked` takes the product rows `FOR UPDATE` in ascending id order. Every order takes
@@ -153,60 +154,16 @@ extension OrderStore {
     }
 }
 
-/// The placement statement, prepared once per connection: PostgreSQL parses and plans its CTEs
-/// once instead of on every order (they cost more than executing it). Binds: `$1` product ids
-/// and `$2` quantities of the merged lines, `$3` the idempotency key or NULL, `$4` the user,
-/// `$5` the request hash or NULL. How it never oversells and never deadlocks: see
-/// ``OrderStore/placeOrder(userId:lines:idempotencyKey:)`` and docs/store.md.
+/// The placement statement: a call of `place_order`, the function of migration 016 that holds
+/// the one statement placing an order (its CTEs, their locks and why, are told there and in
+/// docs/store.md). Its plan is cached by the server session that runs it, so placement stays
+/// fast behind a transaction pooler, where nothing can be prepared by name; talking to
+/// PostgreSQL directly, the call itself is prepared once per connection too. Binds: `$1` product
+/// ids and `$2` quantities of the merged lines, `$3` the idempotency key or NULL, `$4` the user,
+/// `$5` the request hash or NULL.
 struct PlaceOrderStatement: PostgresPreparedStatement {
     static let sql = """
-        WITH request AS (
-            SELECT product_id, quantity FROM unnest($1::bigint[], $2::int[]) AS r(product_id, quantity)
-        ),
-        locked AS MATERIALIZED (
-            SELECT p.id, p.price FROM products p
-            WHERE p.id = ANY($1::bigint[])
-            ORDER BY p.id
-            FOR UPDATE
-        ),
-        taken AS (
-            UPDATE products p
-            SET stock_quantity = p.stock_quantity - r.quantity, version = p.version + 1, updated_at = now()
-            FROM request r JOIN locked l ON l.id = r.product_id
-            -- ANY($1) again, for the generic plan: estimating ten rows from the array, it would
-            -- otherwise scan all of a small catalogue (dead row versions too) and hash-join it.
-            WHERE p.id = r.product_id AND p.id = ANY($1::bigint[])
-              AND NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE key = $3)
-            RETURNING p.id, l.price, r.quantity
-        ),
-        placed AS (
-            INSERT INTO orders (user_id, order_number, status, total_amount, organization_id)
-            SELECT $4, 'SO-' || lpad(n::text, greatest(8, length(n::text)), '0'), 'pending',
-                   (SELECT sum(price * quantity) FROM taken),
-                   (SELECT active_org_id FROM users WHERE id = $4)
-            FROM (SELECT nextval('order_number_seq') AS n) AS number
-            WHERE EXISTS (SELECT 1 FROM taken)
-            RETURNING \(Order.columns)
-        ),
-        items AS (
-            -- From the request, not from what was taken: a product that does not exist has no
-            -- price (0 here) and fails order_items_product_id_fkey, aborting the statement.
-            INSERT INTO order_items (order_id, product_id, quantity, unit_price, subtotal)
-            SELECT placed.id, r.product_id, r.quantity, coalesce(t.price, 0), coalesce(t.price, 0) * r.quantity
-            FROM placed CROSS JOIN request r LEFT JOIN taken t ON t.id = r.product_id
-            RETURNING \(OrderItem.columns)
-        ),
-        history AS (
-            INSERT INTO order_status_changes (order_id, from_status, to_status, changed_at)
-            SELECT id, NULL, 'pending', created_at FROM placed
-        ),
-        keyed AS (
-            INSERT INTO idempotency_keys (key, request_hash, order_id)
-            SELECT $3, $5, id FROM placed WHERE $3 IS NOT NULL
-        )
-        SELECT placed.*, items.*
-        FROM placed JOIN items ON items.order_id = placed.id
-        ORDER BY items.product_id
+        SELECT * FROM place_order($1::bigint[], $2::int[], $3::text, $4::bigint, $5::text)
         """
     static let bindingDataTypes: [PostgresDataType] = [.int8Array, .int4Array, .text, .int8, .text]
 
