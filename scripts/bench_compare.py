@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import types
@@ -34,6 +35,33 @@ def measure(runner, scenario, conns, seconds, warmup):
             "non_2xx": sum(result["non_2xx"].values())}
 
 
+class PgBouncer:
+    """Debian's PgBouncer in transaction pooling mode, default settings otherwise, in front of the
+    cluster: what a server labelled with --pgbouncer reaches PostgreSQL through."""
+
+    def __init__(self, cluster, run_dir, pool_size):
+        self.dir = os.path.join(run_dir, "pgbouncer")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = bench.free_port()
+        with open(os.path.join(self.dir, "pgbouncer.ini"), "w") as f:
+            f.write(f"[databases]\n* = host={cluster.dir} port={cluster.port}\n\n[pgbouncer]\n"
+                    f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+                    f"auth_type = trust\nauth_file = {self.dir}/users.txt\npool_mode = transaction\n"
+                    f"default_pool_size = {pool_size}\nmax_client_conn = 1000\n")
+        with open(os.path.join(self.dir, "users.txt"), "w") as f:
+            f.write('"postgres" ""\n')
+        os.chmod(self.dir, 0o755)
+        argv = ["/usr/sbin/pgbouncer"] + (["-u", "postgres"] if os.geteuid() == 0 else []) + [
+            os.path.join(self.dir, "pgbouncer.ini")]
+        self.log = open(os.path.join(self.dir, "pgbouncer.log"), "ab")
+        self.proc = bench.PROCS.spawn(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/{cluster.db}?sslmode=disable"
+
+    def cpu_seconds(self):
+        fields = bench.proc_stat(self.proc.pid)
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pg-bin", required=True)
@@ -47,6 +75,9 @@ def main():
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--env", action="append", default=[], metavar="LABEL:NAME=VALUE",
                         help="an environment variable for one binary's server, e.g. b:DATABASE_MAX_IDLE_CONNS=25")
+    parser.add_argument("--pgbouncer", action="append", default=[], metavar="LABEL",
+                        help="this binary's server reaches PostgreSQL through PgBouncer (pool_mode = transaction) "
+                             "with DATABASE_POOLER=pgbouncer; the same binary may be given twice under two labels")
     args = parser.parse_args()
     binaries = [tuple(b.split("=", 1)) for b in args.bin]
     if len(binaries) < 2 or any(len(b) != 2 for b in binaries):
@@ -67,11 +98,15 @@ def main():
         log(f"seeding {ds.orders:,} orders ...")
         bench.seed(cluster, ds)
         settings = types.SimpleNamespace(threads=2)
+        bouncer = PgBouncer(cluster, run_dir, 25) if args.pgbouncer else None
         results = {label: [] for label, _ in binaries}
         for round_number in range(1, args.rounds + 1):
             for label, path in binaries:
-                server = bench.Server(path, cluster.url, run_dir, None)
+                pooled = label in args.pgbouncer
+                server = bench.Server(path, bouncer.url if pooled else cluster.url, run_dir, None)
                 extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
+                if pooled:
+                    extra["DATABASE_POOLER"] = "pgbouncer"
                 os.environ.update(extra)
                 try:
                     server.start()
@@ -79,13 +114,17 @@ def main():
                     for name in extra:
                         os.environ.pop(name, None)
                 try:
+                    bouncer_before = bouncer.cpu_seconds() if bouncer else 0.0
                     m = measure(bench.Runner(settings, cluster, server, ds, run_dir), args.scenario,
                                 args.connections, args.duration, args.warmup)
+                    requests = m["rps"] * args.duration
+                    m["pgbouncer"] = (bouncer.cpu_seconds() - bouncer_before) * 1000 / requests if pooled and requests else 0.0
                 finally:
                     server.stop()
                 results[label].append(m)
                 log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
-                    f"PostgreSQL {m['postgres']:.3f} ms/req  p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
+                    f"PostgreSQL {m['postgres']:.3f} ms/req  PgBouncer {m['pgbouncer']:.3f} ms/req  "
+                    f"p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
 
         base_label = binaries[0][0]
         base = statistics.median(m["server"] for m in results[base_label])
@@ -96,6 +135,7 @@ def main():
             server = statistics.median(m["server"] for m in runs)
             print(f"  {label:>10}: server {server:.3f} ms/req ({server / base - 1:+.1%})  "
                   f"PostgreSQL {statistics.median(m['postgres'] for m in runs):.3f} ms/req  "
+                  f"PgBouncer {statistics.median(m['pgbouncer'] for m in runs):.3f} ms/req  "
                   f"{statistics.median(m['rps'] for m in runs):.0f} req/s  "
                   f"non-2xx {sum(m['non_2xx'] for m in runs)}")
         for label, _ in binaries[1:]:
