@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "SQLStore", "SQLStoreMigrations", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -23,7 +23,7 @@ struct WorkerCommand: AsyncParsableCommand {
             try await withDatabase(configuration.database.url, logger: logger) { url, _ in
                 configuration.database.url = url
                 let settings = configuration.database
-                let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+                let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: settings.poolLogger(logger))
                 // Workers issue no page cursors: any secret will do.
                 let orderStore = OrderStore(
                     client: client, cursorSecret: CursorSecret.random().text,

@@ -65,7 +65,7 @@ public func buildApplication(
         logger: logger)
 
     let database = configuration.database
-    let client = PostgresClient(configuration: try database.clientConfiguration(), backgroundLogger: logger)
+    let client = PostgresClient(configuration: try database.clientConfiguration(), backgroundLogger: database.poolLogger(logger))
     var retry = RetryPolicy()
     retry.deadline = configuration.server.writeTimeout
     let store = OrderStore(

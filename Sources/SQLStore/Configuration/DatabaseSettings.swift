@@ -117,6 +117,14 @@ public enum DatabasePooler: String, Sendable, CaseIterable {
 }
 
 extension DatabaseSettings {
+    /// `logger` for the pool's own messages: refused connection attempts become one warning every
+    /// 10 s with their count, instead of an `info` line each (``PoolLogHandler``).
+    public func poolLogger(_ logger: Logger) -> Logger {
+        var poolLogger = Logger(label: logger.label) { _ in PoolLogHandler(wrapping: logger.handler) }
+        poolLogger.logLevel = logger.logLevel
+        return poolLogger
+    }
+
     /// The service that keeps ``maxIdleConnections`` of `client`'s connections open while idle
     /// (at most ``maxOpenConnections``). Run it in the same service group as `client`, after it.
     public func connectionWarmer(for client: PostgresClient, logger: Logger) -> ConnectionWarmer {
