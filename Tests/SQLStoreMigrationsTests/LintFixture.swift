@@ -43,6 +43,15 @@ enum LintFixture {
         try lint(up, down: down).map(\.rule)
     }
 
+    /// The rules flagged in `up`, linted as migration 3 after ``base`` and `earlier`.
+    static func rules(_ up: String, after earlier: String) throws -> [LintRule] {
+        MigrationLinter().lint([
+            try migration(1, up: base, down: "DROP TABLE IF EXISTS accounts CASCADE;", name: "base"),
+            try migration(2, up: earlier, name: "earlier"),
+            try migration(3, up: up),
+        ]).filter { $0.file.hasPrefix("003_") }.map(\.rule)
+    }
+
     // MARK: PostgreSQL observations
 
     /// A fresh database holding ``base`` and two accounts, for `body`.
@@ -63,8 +72,13 @@ enum LintFixture {
         for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger) {}
     }
 
-    /// Runs each of `sql` on its own connection, in order.
+    /// Runs each of `sql` on one connection, in order.
     static func run(_ sql: String..., in database: TestDatabase) async throws {
+        try await run(sql, in: database)
+    }
+
+    /// Runs the statements on one connection, in order.
+    static func run(_ sql: [String], in database: TestDatabase) async throws {
         try await database.withConnection { connection in
             for statement in sql { try await run(statement, on: connection) }
         }

@@ -152,4 +152,99 @@ struct LintLockRuleTests {
                     in: database))
         }
     }
+
+    // MARK: detach-partition-without-concurrently
+
+    @Test("detach-partition-without-concurrently: DETACH PARTITION makes a concurrent SELECT of the parent wait")
+    func detachBlocksReads() async throws {
+        let sql = "ALTER TABLE events DETACH PARTITION events_2026"
+        #expect(try LintFixture.rules(sql + ";", after: LintRunTimeFailureTests.partitioned) == [.detachPartitionWithoutConcurrently])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(try SQLSplitter.split(LintRunTimeFailureTests.partitioned).map(\.text), in: database)
+            #expect(try await LintFixture.blocks(sql, probe: "SELECT count(*) FROM events", in: database))
+        }
+    }
+
+    @Test("detach-partition-without-concurrently: accepts DETACH … CONCURRENTLY in a no-transaction migration")
+    func detachConcurrently() throws {
+        let sql = "-- sqlstore:no-transaction\nALTER TABLE events DETACH PARTITION events_2026 CONCURRENTLY;"
+        #expect(try LintFixture.rules(sql, after: LintRunTimeFailureTests.partitioned).isEmpty)
+        #expect(try LintFixture.rules("-- sqlstore:no-transaction\nALTER TABLE events DETACH PARTITION events_2026 FINALIZE;", after: LintRunTimeFailureTests.partitioned).isEmpty)
+    }
+
+    // MARK: exclusion-constraint
+
+    @Test("exclusion-constraint: ADD … EXCLUDE makes a concurrent SELECT wait")
+    func exclusionConstraintBlocksReads() async throws {
+        let sql = "ALTER TABLE accounts ADD CONSTRAINT accounts_email_excl EXCLUDE USING btree (email WITH =)"
+        #expect(try LintFixture.rules(sql + ";") == [.exclusionConstraint])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            #expect(try await LintFixture.blocks(sql, probe: "SELECT count(*) FROM accounts", in: database))
+        }
+    }
+
+    @Test("exclusion-constraint: accepts an exclusion constraint declared with its table")
+    func exclusionConstraintWithTable() throws {
+        let sql = "CREATE TABLE bookings (id int PRIMARY KEY, room int, EXCLUDE USING btree (room WITH =));"
+        #expect(try LintFixture.rules(sql).isEmpty)
+    }
+
+    // MARK: whole-table-update
+
+    @Test("whole-table-update: an UPDATE without WHERE holds every row, so a concurrent UPDATE of one waits")
+    func wholeTableUpdateLocksRows() async throws {
+        let sql = "UPDATE accounts SET balance = balance + 1"
+        #expect(try LintFixture.rules(sql + ";") == [.wholeTableUpdate])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            #expect(
+                try await LintFixture.blocks(
+                    sql, probe: "UPDATE accounts SET nickname = 'z' WHERE id = 2", in: database))
+        }
+    }
+
+    @Test("whole-table-update: accepts a batch with WHERE, a no-transaction backfill, and a table of the same file")
+    func batchedUpdate() throws {
+        #expect(try LintFixture.rules("UPDATE accounts SET balance = 0 WHERE id IN (SELECT id FROM accounts WHERE balance < 0 LIMIT 1000);").isEmpty)
+        #expect(try LintFixture.rules("-- sqlstore:no-transaction\nUPDATE accounts SET balance = 0;").isEmpty)
+        #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY, v int);\nUPDATE t SET v = 0;").isEmpty)
+    }
+
+    // MARK: volatile-default (user-defined functions)
+
+    static let functions = """
+        CREATE FUNCTION next_code() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 7; END $$;
+        CREATE FUNCTION fixed_code() RETURNS int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 7; END $$;
+        CREATE FUNCTION inlined_code() RETURNS int LANGUAGE sql AS 'SELECT 7';
+        """
+
+    @Test("volatile-default: a default calling a function an earlier migration declared volatile rewrites the table")
+    func userVolatileDefaultRewrites() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN code int DEFAULT next_code()"
+        #expect(try LintFixture.rules(sql + ";", after: Self.functions) == [.volatileDefault])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(try SQLSplitter.split(Self.functions).map(\.text), in: database)
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            try await LintFixture.run(sql, in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) != before)
+        }
+    }
+
+    @Test("volatile-default: accepts a default calling a STABLE function, or an inlinable SQL one, added without a rewrite")
+    func userStableDefault() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN code int DEFAULT fixed_code()"
+        let inlined = "ALTER TABLE accounts ADD COLUMN other_code int DEFAULT inlined_code()"
+        #expect(try LintFixture.rules(sql + ";", after: Self.functions).isEmpty)
+        #expect(try LintFixture.rules(inlined + ";", after: Self.functions).isEmpty)
+        #expect(
+            try LintFixture.rules(
+                "ALTER TABLE accounts ADD COLUMN code int DEFAULT next_code();",
+                after: Self.functions + "\nALTER FUNCTION next_code() IMMUTABLE;").isEmpty)
+        #expect(try LintFixture.rules("ALTER TABLE accounts ADD COLUMN code int DEFAULT unknown_function();").isEmpty)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(try SQLSplitter.split(Self.functions).map(\.text), in: database)
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            try await LintFixture.run(sql, inlined, in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) == before)
+        }
+    }
 }

@@ -25,6 +25,12 @@ public enum LintRule: String, CaseIterable, Sendable {
     case tableRewrite = "vacuum-full-or-cluster"
     case lockTable = "lock-table"
     case refreshWithoutConcurrently = "refresh-without-concurrently"
+    case concurrentlyOnPartitionedTable = "concurrently-on-partitioned-table"
+    case detachPartitionWithoutConcurrently = "detach-partition-without-concurrently"
+    case exclusionConstraint = "exclusion-constraint"
+    case updateAssignsTwice = "update-assigns-twice"
+    case wholeTableUpdate = "whole-table-update"
+    case newEnumValueInTransaction = "new-enum-value-in-transaction"
 }
 
 extension LintRule {
@@ -81,6 +87,18 @@ extension LintRule {
             return "LOCK TABLE in a mode that blocks writes or reads"
         case .refreshWithoutConcurrently:
             return "REFRESH MATERIALIZED VIEW without CONCURRENTLY on a view that already exists"
+        case .concurrentlyOnPartitionedTable:
+            return "CREATE INDEX CONCURRENTLY on a partitioned table"
+        case .detachPartitionWithoutConcurrently:
+            return "ALTER TABLE … DETACH PARTITION without CONCURRENTLY on a table that already exists"
+        case .exclusionConstraint:
+            return "ADD CONSTRAINT … EXCLUDE on a table that already exists"
+        case .updateAssignsTwice:
+            return "UPDATE … SET assigning the same column twice"
+        case .wholeTableUpdate:
+            return "UPDATE without WHERE of a table that already exists, in a transactional migration"
+        case .newEnumValueInTransaction:
+            return "an enum value added with ALTER TYPE … ADD VALUE and used later in the same transaction"
         }
     }
 
@@ -106,8 +124,9 @@ extension LintRule {
                 + "unique index that does not enforce uniqueness on existing rows."
         case .volatileDefault:
             return "Adding a column whose default must be computed row by row (random(), gen_random_uuid(), "
-                + "clock_timestamp(), nextval(), serial, identity, GENERATED … STORED) rewrites the whole table under "
-                + "ACCESS EXCLUSIVE: no reads or writes until it ends. A constant or now() default is instant."
+                + "clock_timestamp(), nextval(), a non-SQL function an earlier migration declared VOLATILE or left at "
+                + "the default, serial, identity, GENERATED … STORED) rewrites the whole table under ACCESS EXCLUSIVE: "
+                + "no reads or writes until it ends. A constant, now() or a STABLE function's default is instant."
         case .setNotNull:
             return "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE, blocking reads and writes, unless a "
                 + "validated CHECK (col IS NOT NULL) already proves it (PostgreSQL 12+)."
@@ -169,6 +188,24 @@ extension LintRule {
         case .refreshWithoutConcurrently:
             return "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE on the view: every query of "
                 + "it waits until the refresh and the migration end."
+        case .concurrentlyOnPartitionedTable:
+            return "PostgreSQL 15 refuses CREATE INDEX CONCURRENTLY on a partitioned table (SQLSTATE 0A000): the "
+                + "migration fails on every attempt."
+        case .detachPartitionWithoutConcurrently:
+            return "DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table: every query of it, on any "
+                + "partition, waits until the migration commits."
+        case .exclusionConstraint:
+            return "ADD … EXCLUDE builds its index and checks every row under ACCESS EXCLUSIVE: no reads or writes "
+                + "of the table until it ends, and there is no concurrent way to add one."
+        case .updateAssignsTwice:
+            return "PostgreSQL refuses an UPDATE that assigns one column twice (SQLSTATE 42601, multiple assignments "
+                + "to same column): the migration fails."
+        case .wholeTableUpdate:
+            return "An UPDATE of every row locks every row until the migration commits, so the application's writes "
+                + "to any of them wait, and it writes a new version of every row (bloat, WAL, replica lag) at once."
+        case .newEnumValueInTransaction:
+            return "A value added by ALTER TYPE … ADD VALUE cannot be used until the transaction that added it "
+                + "commits (SQLSTATE 55P04, unsafe use of new value): the migration fails."
         }
     }
 
@@ -247,6 +284,24 @@ extension LintRule {
         case .refreshWithoutConcurrently:
             return "Give the view a unique index and `REFRESH MATERIALIZED VIEW CONCURRENTLY` it, from a job or a "
                 + "migration marked `-- sqlstore:no-transaction` (a concurrent refresh still locks out other refreshes)."
+        case .concurrentlyOnPartitionedTable:
+            return "`CREATE INDEX name ON ONLY parent (…)` (instant, invalid until complete), then for each partition "
+                + "`CREATE INDEX CONCURRENTLY … ON partition (…)` and `ALTER INDEX name ATTACH PARTITION partition_index`, "
+                + "in no-transaction migrations."
+        case .detachPartitionWithoutConcurrently:
+            return "`ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14+) in a migration marked "
+                + "`-- sqlstore:no-transaction`."
+        case .exclusionConstraint:
+            return "Declare exclusion constraints when the table is created; on a live table, add it in a maintenance "
+                + "window and acknowledge it. If the operator is only `=`, a unique index built CONCURRENTLY serves."
+        case .updateAssignsTwice:
+            return "Assign each column once; combine the expressions (`SET a = coalesce(x, y)`)."
+        case .wholeTableUpdate:
+            return "Backfill in batches from a migration marked `-- sqlstore:no-transaction` (each statement commits "
+                + "on its own): `UPDATE t SET … WHERE id IN (SELECT id FROM t WHERE … LIMIT 1000)`, repeated, or from a job."
+        case .newEnumValueInTransaction:
+            return "Add the value in one migration and use it in a later one (or mark the adding migration "
+                + "`-- sqlstore:no-transaction`, so that the ADD VALUE commits first)."
         }
     }
 }

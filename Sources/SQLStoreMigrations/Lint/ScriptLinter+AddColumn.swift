@@ -51,10 +51,12 @@ extension ScriptLinter {
             rewrite = "a stored generated column is computed for every row"
         } else if let defaultIndex = tokens.firstTopLevel(["DEFAULT"], in: constraints),
             let function = (defaultIndex + 1..<constraints.upperBound).first(where: { index in
-                tokens.word(at: index).map(Self.volatileFunctions.contains) == true && tokens.isSymbol(index + 1, "(")
+                guard let word = tokens.word(at: index), tokens.isSymbol(index + 1, "(") else { return false }
+                return Self.volatileFunctions.contains(word) || schema.functionVolatility[word.lowercased()] == "VOLATILE"
             }).flatMap({ tokens.word(at: $0) })
         {
-            rewrite = "its default \(function.lowercased())() is volatile, so it is evaluated for every row"
+            let declared = Self.volatileFunctions.contains(function) ? "" : " (declared so, or by default, in its CREATE FUNCTION)"
+            rewrite = "its default \(function.lowercased())() is volatile\(declared), so it is evaluated for every row"
         }
         if let rewrite {
             flag(

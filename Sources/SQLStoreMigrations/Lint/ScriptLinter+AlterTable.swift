@@ -24,6 +24,9 @@ extension ScriptLinter {
                     at: statement)
             }
         case "TYPE":
+            if let (name, next) = tokens.qualifiedName(at: 2), tokens.matches(["ADD", "VALUE"], at: next) {
+                addEnumValue(statement, type: name)
+            }
             if !isDown, let (name, next) = tokens.qualifiedName(at: 2), tokens.matches(["RENAME", "VALUE"], at: next) {
                 flag(
                     .breakingRename,
@@ -33,6 +36,9 @@ extension ScriptLinter {
             }
         case "FUNCTION", "PROCEDURE", "ROUTINE":
             guard let name = tokens.qualifiedName(at: 2)?.name else { return }
+            if tokens.isWord(1, "FUNCTION"), schema.functionVolatility[name] != nil, let volatility = Self.volatility(tokens) {
+                schema.functionVolatility[name] = volatility
+            }
             if tokens.contains(["SET", "SEARCH_PATH"]) {
                 unpinnedDefiners.removeAll { $0.name == name }
             } else if tokens.contains(["SECURITY", "DEFINER"]) {
@@ -101,6 +107,15 @@ extension ScriptLinter {
             schema.notNullChecks[table]?[name]?.validated = true
         case "RENAME":
             rename(statement, start + 1..<range.upperBound, table: table)
+        case "DETACH" where tokens.isWord(start + 1, "PARTITION"):
+            let concurrent =
+                tokens.containsTopLevel(["CONCURRENTLY"], in: range) || tokens.containsTopLevel(["FINALIZE"], in: range)
+            if !concurrent, isExisting(table), let partition = tokens.qualifiedName(at: start + 2)?.name {
+                flag(
+                    .detachPartitionWithoutConcurrently,
+                    "DETACH PARTITION \(partition) takes ACCESS EXCLUSIVE on \(table): every query of it waits until "
+                        + "the migration commits; detach CONCURRENTLY in a no-transaction migration", at: statement)
+            }
         case "SET" where tokens.isWord(start + 1, "UNLOGGED") || tokens.isWord(start + 1, "LOGGED"):
             if isExisting(table) {
                 let what = tokens.word(at: start + 1) ?? "UNLOGGED"
@@ -148,6 +163,13 @@ extension ScriptLinter {
                     at: statement)
             }
             tableConstraint(statement, range, table: table, name: name, notValid: notValid)
+        case "EXCLUDE":
+            if isExisting(table) {
+                flag(
+                    .exclusionConstraint,
+                    "ADD EXCLUDE builds its index and checks every row of \(table) under ACCESS EXCLUSIVE, blocking "
+                        + "reads and writes until it ends", at: statement)
+            }
         case "FOREIGN":
             if isExisting(table) && !notValid {
                 flag(

@@ -60,6 +60,7 @@ extension ScriptLinter {
         guard let (table, next) = tokens.qualifiedName(at: ifNotExists ? start + 3 : start) else { return }
         schema.dropTable(table)
         guard let end = tokens.closingParenthesis(from: next) else { return }
+        if tokens.containsTopLevel(["PARTITION", "BY"], in: end..<tokens.count) { schema.partitionedTables.insert(table) }
         for element in tokens.splitByCommas(next + 1..<end - 1) {
             tableElement(statement, element, table: table)
         }
@@ -167,6 +168,12 @@ extension ScriptLinter {
     mutating func createRoutine(_ statement: LintStatement, at start: Int, orReplace: Bool) {
         let tokens = statement.tokens
         guard let name = tokens.qualifiedName(at: start)?.name else { return }
+        if tokens.isWord(start - 1, "FUNCTION") {
+            // PostgreSQL may inline a LANGUAGE sql function into the expression calling it, and the
+            // expression's own volatility then decides: only other languages are known by their declaration.
+            let isSQL = tokens.containsTopLevel(["LANGUAGE", "SQL"]) || tokens.contains(["BEGIN", "ATOMIC"])
+            schema.functionVolatility[name] = isSQL ? nil : Self.volatility(tokens) ?? "VOLATILE"
+        }
         if tokens.contains(["SECURITY", "DEFINER"]), !tokens.contains(["SET", "SEARCH_PATH"]) {
             unpinnedDefiners.append((name, statement))
         }
@@ -174,5 +181,10 @@ extension ScriptLinter {
             let kind = statement.leadingWords(2)
             flag(.nonIdempotentDown, "\(kind) \(name) fails if it already exists: write CREATE OR REPLACE", at: statement)
         }
+    }
+
+    /// The volatility a CREATE or ALTER FUNCTION states at its top level, if any.
+    static func volatility(_ tokens: SkeletonTokens) -> String? {
+        ["IMMUTABLE", "STABLE", "VOLATILE"].first { tokens.containsTopLevel([$0]) }
     }
 }

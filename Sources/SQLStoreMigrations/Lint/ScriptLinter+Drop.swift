@@ -56,6 +56,8 @@ extension ScriptLinter {
                         "DROP SCHEMA \(name) removes everything in it that the running application may use; stop "
                             + "using it in one release, drop it in a later one", at: statement)
                 }
+            case "FUNCTION":
+                schema.functionVolatility[name] = nil
             case "INDEX":
                 if !concurrently, let table = schema.indexes.first(where: { $0.name == name })?.table,
                     isExisting(table), !laterDropsTable(table, after: statement)

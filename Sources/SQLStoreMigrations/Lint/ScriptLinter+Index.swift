@@ -18,8 +18,17 @@ extension ScriptLinter {
             index = parsed.next
         }
         guard tokens.isWord(index, "ON") else { return }
+        let only = tokens.isWord(index + 1, "ONLY")
         index = tokens.skipping(["ONLY"], at: index + 1)
         guard let (table, afterTable) = tokens.qualifiedName(at: index) else { return }
+        // ON ONLY a partitioned table builds nothing: an invalid index the partitions' indexes attach to.
+        let buildsNothing = only && schema.partitionedTables.contains(table)
+        if concurrently, schema.partitionedTables.contains(table) {
+            flag(
+                .concurrentlyOnPartitionedTable,
+                "CREATE INDEX CONCURRENTLY on the partitioned table \(table) fails (SQLSTATE 0A000): create it ON ONLY "
+                    + "\(table), build each partition's index CONCURRENTLY and ATTACH it", at: statement)
+        }
         index = afterTable
         var method = "BTREE"
         if tokens.isWord(index, "USING"), let word = tokens.word(at: index + 1) {
@@ -31,7 +40,7 @@ extension ScriptLinter {
         let rest = end..<tokens.count
         let label = name ?? "on \(table)"
 
-        if !concurrently && isExisting(table) {
+        if !concurrently && isExisting(table) && !buildsNothing {
             flag(
                 .indexWithoutConcurrently,
                 "CREATE INDEX \(label) without CONCURRENTLY blocks all writes to \(table) until the build ends",

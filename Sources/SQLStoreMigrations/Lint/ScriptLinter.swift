@@ -59,6 +59,7 @@ struct ScriptLinter {
             case "VACUUM", "CLUSTER": tableRewrite(statement)
             case "LOCK": lockTable(statement)
             case "REFRESH": refresh(statement)
+            case "UPDATE": update(statement)
             default: break
             }
         }
