@@ -35,33 +35,4 @@ extension MigrateCommand {
             }
         }
     }
-
-    struct Lint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Flag what is dangerous on a live database, with the safe alternative.")
-        @Option(help: "Folder of migrations (default: the migrations built into sqlstore).") var dir: String?
-        @Flag(help: "List every rule with its explanation.") var rules = false
-
-        func run() async throws {
-            try await reportingFailures {
-                if rules {
-                    for rule in LintRule.allCases {
-                        print("\(rule.rawValue): \(rule.summary)\n  why: \(rule.explanation)\n  instead: \(rule.safeAlternative)\n")
-                    }
-                    return
-                }
-                let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
-                let migrations = try MigrationSource.load(directory: directory)
-                let findings = MigrationLinter().lint(migrations)
-                for finding in findings {
-                    print("\(finding)\n  why: \(finding.rule.explanation)\n  instead: \(finding.rule.safeAlternative)")
-                }
-                guard findings.isEmpty else {
-                    print("\(findings.count) finding(s) in \(migrations.count) migrations")
-                    throw ExitCode.failure
-                }
-                print("lint: \(migrations.count) migrations, no findings")
-            }
-        }
-    }
 }

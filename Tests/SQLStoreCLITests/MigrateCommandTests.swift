@@ -158,7 +158,7 @@ struct MigrateCommandTests {
         ])
         let process = try ChildProcess(try sqlstoreExecutable(), ["migrate", "lint", "--dir", folder.url.path])
         #expect(try await process.wait() == 1)
-        #expect(process.output.contains("002_index.up.sql:1: [index-without-concurrently]"), "\(process.output)")
+        #expect(process.output.contains("002_index.up.sql:1:1: error [index-without-concurrently]"), "\(process.output)")
         #expect(process.output.contains("[duplicate-index]"))
         #expect(process.output.contains("instead:"))
     }

@@ -15,6 +15,22 @@ public enum LintRule: String, CaseIterable, Sendable {
     case securityDefinerSearchPath = "security-definer-search-path"
     case duplicateIndex = "duplicate-index"
     case unknownLintIgnore = "unknown-lint-ignore"
+    case dropIndexWithoutConcurrently = "drop-index-without-concurrently"
+    case notNullWithoutDefault = "not-null-without-default"
+    case breakingDrop = "breaking-drop"
+    case breakingRename = "breaking-rename"
+    case dropNotNull = "drop-not-null"
+    case truncate = "truncate"
+    case setUnlogged = "set-unlogged"
+    case tableRewrite = "vacuum-full-or-cluster"
+    case lockTable = "lock-table"
+    case refreshWithoutConcurrently = "refresh-without-concurrently"
+    case concurrentlyOnPartitionedTable = "concurrently-on-partitioned-table"
+    case detachPartitionWithoutConcurrently = "detach-partition-without-concurrently"
+    case exclusionConstraint = "exclusion-constraint"
+    case updateAssignsTwice = "update-assigns-twice"
+    case wholeTableUpdate = "whole-table-update"
+    case newEnumValueInTransaction = "new-enum-value-in-transaction"
 }
 
 extension LintRule {
@@ -51,6 +67,38 @@ extension LintRule {
             return "an index that an earlier index or a PRIMARY KEY/UNIQUE constraint already provides"
         case .unknownLintIgnore:
             return "a lint-ignore directive naming a rule that does not exist"
+        case .dropIndexWithoutConcurrently:
+            return "DROP INDEX without CONCURRENTLY on an index of a table that already exists"
+        case .notNullWithoutDefault:
+            return "ADD COLUMN … NOT NULL without a default on a table that already exists"
+        case .breakingDrop:
+            return "DROP TABLE, DROP COLUMN, DROP SCHEMA or DROP DATABASE of something the running code may use"
+        case .breakingRename:
+            return "RENAME of a table, column, schema or enum value the running code may use"
+        case .dropNotNull:
+            return "ALTER COLUMN … DROP NOT NULL on a table that already exists"
+        case .truncate:
+            return "TRUNCATE of a table that already exists"
+        case .setUnlogged:
+            return "ALTER TABLE … SET UNLOGGED or SET LOGGED on a table that already exists"
+        case .tableRewrite:
+            return "VACUUM FULL or CLUSTER"
+        case .lockTable:
+            return "LOCK TABLE in a mode that blocks writes or reads"
+        case .refreshWithoutConcurrently:
+            return "REFRESH MATERIALIZED VIEW without CONCURRENTLY on a view that already exists"
+        case .concurrentlyOnPartitionedTable:
+            return "CREATE INDEX CONCURRENTLY on a partitioned table"
+        case .detachPartitionWithoutConcurrently:
+            return "ALTER TABLE … DETACH PARTITION without CONCURRENTLY on a table that already exists"
+        case .exclusionConstraint:
+            return "ADD CONSTRAINT … EXCLUDE on a table that already exists"
+        case .updateAssignsTwice:
+            return "UPDATE … SET assigning the same column twice"
+        case .wholeTableUpdate:
+            return "UPDATE without WHERE of a table that already exists, in a transactional migration"
+        case .newEnumValueInTransaction:
+            return "an enum value added with ALTER TYPE … ADD VALUE and used later in the same transaction"
         }
     }
 
@@ -76,8 +124,9 @@ extension LintRule {
                 + "unique index that does not enforce uniqueness on existing rows."
         case .volatileDefault:
             return "Adding a column whose default must be computed row by row (random(), gen_random_uuid(), "
-                + "clock_timestamp(), nextval(), serial, identity, GENERATED … STORED) rewrites the whole table under "
-                + "ACCESS EXCLUSIVE: no reads or writes until it ends. A constant or now() default is instant."
+                + "clock_timestamp(), nextval(), a non-SQL function an earlier migration declared VOLATILE or left at "
+                + "the default, serial, identity, GENERATED … STORED) rewrites the whole table under ACCESS EXCLUSIVE: "
+                + "no reads or writes until it ends. A constant, now() or a STABLE function's default is instant."
         case .setNotNull:
             return "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE, blocking reads and writes, unless a "
                 + "validated CHECK (col IS NOT NULL) already proves it (PostgreSQL 12+)."
@@ -107,6 +156,56 @@ extension LintRule {
         case .unknownLintIgnore:
             return "A misspelt rule in lint-ignore acknowledges nothing, so the finding it meant to acknowledge still "
                 + "fails lint, or a later one is silently expected to be covered."
+        case .dropIndexWithoutConcurrently:
+            return "DROP INDEX takes ACCESS EXCLUSIVE on the index's table, so every read and write of the table "
+                + "waits behind it, and behind whatever transaction it waits for."
+        case .notNullWithoutDefault:
+            return "Rows that already exist have no value for the new column, so PostgreSQL refuses the statement "
+                + "(SQLSTATE 23502) as soon as the table holds a row: it passes on an empty development database and "
+                + "fails in production. Code still deployed that inserts without the column fails the same way."
+        case .breakingDrop:
+            return "During a deploy the old version of the application keeps running beside the new one; its queries "
+                + "name what this statement drops, and fail (SQLSTATE 42P01, 42703) from the moment it commits. The drop "
+                + "also takes ACCESS EXCLUSIVE on the table."
+        case .breakingRename:
+            return "The old version of the application, still running during the deploy, uses the old name; every "
+                + "query of it fails (SQLSTATE 42P01, 42703, 22P02) from the moment the rename commits."
+        case .dropNotNull:
+            return "Once the column accepts NULL, new code or manual writes can store one, and the version still "
+                + "running, which reads the column as never NULL, fails on that row or misbehaves."
+        case .truncate:
+            return "TRUNCATE takes ACCESS EXCLUSIVE on the table (and with CASCADE on every table referencing it), "
+                + "blocking reads and writes until the migration commits, and removes every row for good."
+        case .setUnlogged:
+            return "SET UNLOGGED and SET LOGGED rewrite the whole table (a new relfilenode) under ACCESS EXCLUSIVE; an "
+                + "unlogged table is also emptied after a crash and is not replicated to standbys."
+        case .tableRewrite:
+            return "VACUUM FULL and CLUSTER write a new copy of the table and its indexes (a new relfilenode) while "
+                + "holding ACCESS EXCLUSIVE: no reads or writes until they finish, and twice the disk meanwhile."
+        case .lockTable:
+            return "An explicit LOCK TABLE (ACCESS EXCLUSIVE unless a mode is given) in SHARE mode or stronger blocks "
+                + "writes, or reads too, until the migration commits, and queues all later traffic behind it."
+        case .refreshWithoutConcurrently:
+            return "REFRESH MATERIALIZED VIEW without CONCURRENTLY takes ACCESS EXCLUSIVE on the view: every query of "
+                + "it waits until the refresh and the migration end."
+        case .concurrentlyOnPartitionedTable:
+            return "PostgreSQL 15 refuses CREATE INDEX CONCURRENTLY on a partitioned table (SQLSTATE 0A000): the "
+                + "migration fails on every attempt."
+        case .detachPartitionWithoutConcurrently:
+            return "DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table: every query of it, on any "
+                + "partition, waits until the migration commits."
+        case .exclusionConstraint:
+            return "ADD … EXCLUDE builds its index and checks every row under ACCESS EXCLUSIVE: no reads or writes "
+                + "of the table until it ends, and there is no concurrent way to add one."
+        case .updateAssignsTwice:
+            return "PostgreSQL refuses an UPDATE that assigns one column twice (SQLSTATE 42601, multiple assignments "
+                + "to same column): the migration fails."
+        case .wholeTableUpdate:
+            return "An UPDATE of every row locks every row until the migration commits, so the application's writes "
+                + "to any of them wait, and it writes a new version of every row (bloat, WAL, replica lag) at once."
+        case .newEnumValueInTransaction:
+            return "A value added by ALTER TYPE … ADD VALUE cannot be used until the transaction that added it "
+                + "commits (SQLSTATE 55P04, unsafe use of new value): the migration fails."
         }
     }
 
@@ -153,24 +252,76 @@ extension LintRule {
                 + "same lookups."
         case .unknownLintIgnore:
             return "Use one of the identifiers `sqlstore migrate lint --rules` lists."
+        case .dropIndexWithoutConcurrently:
+            return "Drop it in a migration marked `-- sqlstore:no-transaction`: `DROP INDEX CONCURRENTLY IF EXISTS name`."
+        case .notNullWithoutDefault:
+            return "Add the column with a constant default (`ADD COLUMN c int NOT NULL DEFAULT 0`, instant since "
+                + "PostgreSQL 11), or add it nullable, backfill in batches, then add a validated CHECK (c IS NOT NULL) "
+                + "and SET NOT NULL in later migrations."
+        case .breakingDrop:
+            return "Expand and contract: first deploy code that no longer uses it (for a column, also drop its NOT NULL "
+                + "or give it a default so old inserts keep working); drop it in a later migration, once no running "
+                + "version needs it. Acknowledge that migration with `-- sqlstore:lint-ignore=breaking-drop`."
+        case .breakingRename:
+            return "Expand and contract: add the new table or column (or a view or generated column under the new "
+                + "name), write to both, backfill, move readers to the new name, and drop the old one in a later "
+                + "release."
+        case .dropNotNull:
+            return "First deploy code that reads the column as nullable; drop the constraint in a later migration, and "
+                + "acknowledge it with `-- sqlstore:lint-ignore=drop-not-null`."
+        case .truncate:
+            return "Delete in batches (`DELETE … WHERE id IN (SELECT id … LIMIT 1000)`) from a no-transaction "
+                + "migration or a job; if the data is truly disposable and the table unused, acknowledge it."
+        case .setUnlogged:
+            return "Create a new table with the wanted persistence, copy the rows in batches and switch over; or "
+                + "accept the rewrite in a maintenance window and acknowledge it."
+        case .tableRewrite:
+            return "Use pg_repack (or pg_squeeze), which rebuilds a table with only brief locks, outside migrations; "
+                + "plain VACUUM needs no exclusive lock."
+        case .lockTable:
+            return "Let each statement take the lock it needs, with lock_timeout set; to keep writers out of a "
+                + "backfill, lock rows (`SELECT … FOR UPDATE`) in small batches instead of the table."
+        case .refreshWithoutConcurrently:
+            return "Give the view a unique index and `REFRESH MATERIALIZED VIEW CONCURRENTLY` it, from a job or a "
+                + "migration marked `-- sqlstore:no-transaction` (a concurrent refresh still locks out other refreshes)."
+        case .concurrentlyOnPartitionedTable:
+            return "`CREATE INDEX name ON ONLY parent (…)` (instant, invalid until complete), then for each partition "
+                + "`CREATE INDEX CONCURRENTLY … ON partition (…)` and `ALTER INDEX name ATTACH PARTITION partition_index`, "
+                + "in no-transaction migrations."
+        case .detachPartitionWithoutConcurrently:
+            return "`ALTER TABLE parent DETACH PARTITION child CONCURRENTLY` (PostgreSQL 14+) in a migration marked "
+                + "`-- sqlstore:no-transaction`."
+        case .exclusionConstraint:
+            return "Declare exclusion constraints when the table is created; on a live table, add it in a maintenance "
+                + "window and acknowledge it. If the operator is only `=`, a unique index built CONCURRENTLY serves."
+        case .updateAssignsTwice:
+            return "Assign each column once; combine the expressions (`SET a = coalesce(x, y)`)."
+        case .wholeTableUpdate:
+            return "Backfill in batches from a migration marked `-- sqlstore:no-transaction` (each statement commits "
+                + "on its own): `UPDATE t SET … WHERE id IN (SELECT id FROM t WHERE … LIMIT 1000)`, repeated, or from a job."
+        case .newEnumValueInTransaction:
+            return "Add the value in one migration and use it in a later one (or mark the adding migration "
+                + "`-- sqlstore:no-transaction`, so that the ADD VALUE commits first)."
         }
     }
 }
 
-/// One thing the linter flags: the rule, where, and what exactly.
-public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
-    public let rule: LintRule
-    public let file: String
-    public let line: Int
-    public let message: String
-
-    public init(rule: LintRule, file: String, line: Int, message: String) {
-        self.rule = rule
-        self.file = file
-        self.line = line
-        self.message = message
+extension LintRule {
+    /// Errors block or rewrite a busy table, fail when they run, or open a security hole;
+    /// warnings cost something or make a rollback harder. Both fail lint.
+    public var severity: LintSeverity {
+        switch self {
+        case .mixedNoTransaction, .concurrentlyIfNotExists, .missingDown, .nonIdempotentDown, .duplicateIndex,
+            .dropNotNull:
+            return .warning
+        default:
+            return .error
+        }
     }
 
-    /// `003_create_orders.up.sql:12: [index-without-concurrently] …`
-    public var description: String { "\(file):\(line): [\(rule.rawValue)] \(message)" }
+    /// The rule's section of `docs/lint.md`, relative to the repository's root.
+    public var documentationPath: String { "docs/lint.md#\(rawValue)" }
+
+    /// The rules a plain `sqlstore migrate lint` applies.
+    public static var defaultRules: Set<LintRule> { Set(allCases) }
 }

@@ -72,11 +72,19 @@ struct SchemaModel {
     var columnTypes: [String: [String: String]] = [:]
     /// Table → constraint name → the column its `CHECK (col IS NOT NULL)` covers.
     var notNullChecks: [String: [String: NotNullCheck]] = [:]
+    /// Tables created with PARTITION BY.
+    var partitionedTables: Set<String> = []
+    /// User-defined functions by name → `IMMUTABLE`, `STABLE` or `VOLATILE` (the default), as
+    /// their latest CREATE [OR REPLACE] or ALTER FUNCTION declared. LANGUAGE sql functions are
+    /// left out: PostgreSQL may inline them, and then their body's volatility counts, not the
+    /// declared one (a "volatile" `SELECT 7` is added as a constant).
+    var functionVolatility: [String: String] = [:]
 
     mutating func dropTable(_ table: String) {
         indexes.removeAll { $0.table == table }
         columnTypes[table] = nil
         notNullChecks[table] = nil
+        partitionedTables.remove(table)
     }
 
     mutating func dropIndex(_ name: String) {
@@ -100,6 +108,7 @@ struct SchemaModel {
         for position in indexes.indices where indexes[position].table == table { indexes[position].table = newName }
         columnTypes[newName] = columnTypes.removeValue(forKey: table)
         notNullChecks[newName] = notNullChecks.removeValue(forKey: table)
+        if partitionedTables.remove(table) != nil { partitionedTables.insert(newName) }
     }
 
     mutating func renameColumn(_ column: String, on table: String, to newName: String) {

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import SQLStore
+import SQLStoreMigrations
+
+extension MigrateCommand {
+    /// `sqlstore migrate lint`: exit status 0 when clean, 1 when there are findings, 2 when lint
+    /// could not run (no such folder, a misnamed file, a file the lexer cannot split, an unknown
+    /// rule or format). Command-line usage errors keep ArgumentParser's status 64.
+    struct Lint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Flag what is dangerous on a live database, with the safe alternative.",
+            discussion: """
+                Exit status: 0 no findings, 1 findings (errors or warnings), 2 lint could not run. \
+                See docs/lint.md for every rule and the output formats.
+                """)
+        @Option(help: "Folder of migrations (default: the migrations built into sqlstore).") var dir: String?
+        @Flag(help: "List every rule with its explanation.") var rules = false
+        @Option(help: "Output format: text, json, github (workflow annotations) or sarif (SARIF 2.1.0).")
+        var format = "text"
+        @Option(name: .customLong("rule"), help: "Apply only this rule (repeatable).") var onlyRules: [String] = []
+        @Option(name: .customLong("exclude-rule"), help: "Do not apply this rule (repeatable).")
+        var excludedRules: [String] = []
+
+        func run() async throws {
+            if rules {
+                for rule in LintRule.allCases {
+                    print(
+                        "\(rule.rawValue) (\(rule.severity.rawValue)): \(rule.summary)\n  why: \(rule.explanation)\n"
+                            + "  instead: \(rule.safeAlternative)\n")
+                }
+                return
+            }
+            let report: LintReport
+            let outputFormat: LintReport.Format
+            do {
+                guard let parsed = LintReport.Format(rawValue: format) else {
+                    throw LintUsageError(
+                        "unknown format '\(format)' (known: \(LintReport.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                outputFormat = parsed
+                let selected = try selectedRules()
+                let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
+                let migrations = try MigrationSource.load(directory: directory)
+                let findings = MigrationLinter(rules: selected).lint(migrations)
+                report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
+            } catch {
+                printError("error: lint could not run: \(describeLintFailure(error))")
+                throw ExitCode(2)
+            }
+            print(report.render(outputFormat), terminator: "")
+            if !report.findings.isEmpty { throw ExitCode(1) }
+        }
+
+        /// `--rule` narrows the rules to those named; `--exclude-rule` removes rules.
+        func selectedRules() throws -> Set<LintRule> {
+            func parse(_ names: [String]) throws -> Set<LintRule> {
+                Set(
+                    try names.flatMap { $0.split(separator: ",") }.map { name in
+                        let trimmed = name.trimmingCharacters(in: .whitespaces)
+                        guard let rule = LintRule(rawValue: trimmed) else {
+                            throw LintUsageError("'\(trimmed)' is no lint rule (sqlstore migrate lint --rules lists them)")
+                        }
+                        return rule
+                    })
+            }
+            let base = onlyRules.isEmpty ? LintRule.defaultRules : try parse(onlyRules)
+            return base.subtracting(try parse(excludedRules))
+        }
+    }
+}
+
+/// An option of `migrate lint` that names no rule or format.
+struct LintUsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+private func describeLintFailure(_ error: any Error) -> String {
+    if let error = error as? LintUsageError { return error.description }
+    return describe(error)
+}

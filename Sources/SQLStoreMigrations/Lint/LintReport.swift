@@ -1,0 +1,220 @@
+import Foundation
+
+/// The findings of one lint run, rendered in the formats `sqlstore migrate lint --format` offers.
+/// Paths are shown as given: ``directory`` joined with each finding's file name, so that a CI
+/// run from the repository's root gets repository-relative paths.
+public struct LintReport: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// For people: `path:line:column: severity [rule] message`, the statement, why and instead.
+        case text
+        /// A stable document: ``JSONDocument``.
+        case json
+        /// GitHub Actions workflow commands: `::error file=…,line=…,col=…,title=…::message`.
+        case github
+        /// SARIF 2.1.0, for code-scanning tools.
+        case sarif
+    }
+
+    public let findings: [LintFinding]
+    /// How many migrations were linted.
+    public let migrationCount: Int
+    /// The folder the files are in, as the user gave it; nil for the migrations built into sqlstore.
+    public let directory: String?
+
+    public init(findings: [LintFinding], migrationCount: Int, directory: String?) {
+        self.findings = findings
+        self.migrationCount = migrationCount
+        self.directory = directory
+    }
+
+    /// The path of a finding's file as shown: `migrations/012_x.up.sql` for `--dir migrations`.
+    public func path(of finding: LintFinding) -> String {
+        guard let directory, !directory.isEmpty, directory != "." else { return finding.file }
+        return directory.hasSuffix("/") ? directory + finding.file : directory + "/" + finding.file
+    }
+
+    public func render(_ format: Format) -> String {
+        switch format {
+        case .text: return text()
+        case .json: return encode(jsonDocument())
+        case .github: return github()
+        case .sarif: return encode(sarifDocument())
+        }
+    }
+
+    // MARK: text
+
+    func text() -> String {
+        var lines: [String] = []
+        for finding in findings {
+            lines.append(
+                "\(path(of: finding)):\(finding.line):\(finding.column): \(finding.severity.rawValue) "
+                    + "[\(finding.rule.rawValue)] \(finding.message)")
+            if !finding.excerpt.isEmpty { lines.append("  | \(finding.excerpt)") }
+            lines.append("  why: \(finding.rule.explanation)")
+            lines.append("  instead: \(finding.rule.safeAlternative)")
+            lines.append("  see: \(finding.rule.documentationPath)")
+        }
+        if findings.isEmpty {
+            lines.append("lint: \(migrationCount) migrations, no findings")
+        } else {
+            let errors = findings.filter { $0.severity == .error }.count
+            lines.append(
+                "\(findings.count) finding(s) in \(migrationCount) migrations: \(errors) error(s), "
+                    + "\(findings.count - errors) warning(s)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: json
+
+    /// The `--format json` document. Its fields are stable: new fields may be added, none is
+    /// renamed or removed without a new `version`.
+    public struct JSONDocument: Codable, Sendable, Hashable {
+        public struct Finding: Codable, Sendable, Hashable {
+            public let rule: String
+            public let severity: String
+            public let file: String
+            public let line: Int
+            public let column: Int
+            public let excerpt: String
+            public let message: String
+            public let why: String
+            public let safeAlternative: String
+            public let doc: String
+
+            enum CodingKeys: String, CodingKey {
+                case rule, severity, file, line, column, excerpt, message, why
+                case safeAlternative = "safe_alternative"
+                case doc
+            }
+        }
+
+        public let version: Int
+        public let migrations: Int
+        public let findings: [Finding]
+    }
+
+    public func jsonDocument() -> JSONDocument {
+        JSONDocument(
+            version: 1, migrations: migrationCount,
+            findings: findings.map { finding in
+                JSONDocument.Finding(
+                    rule: finding.rule.rawValue, severity: finding.severity.rawValue, file: path(of: finding),
+                    line: finding.line, column: finding.column, excerpt: finding.excerpt, message: finding.message,
+                    why: finding.rule.explanation, safeAlternative: finding.rule.safeAlternative,
+                    doc: finding.rule.documentationPath)
+            })
+    }
+
+    // MARK: github
+
+    func github() -> String {
+        findings.map { finding in
+            let level = finding.severity == .error ? "error" : "warning"
+            let properties = [
+                "file=\(Self.escapeProperty(path(of: finding)))", "line=\(finding.line)", "col=\(finding.column)",
+                "title=\(Self.escapeProperty("sqlstore lint: \(finding.rule.rawValue)"))",
+            ]
+            let message = "[\(finding.rule.rawValue)] \(finding.message)\nInstead: \(finding.rule.safeAlternative)"
+            return "::\(level) \(properties.joined(separator: ","))::\(Self.escapeData(message))\n"
+        }.joined()
+    }
+
+    /// Workflow-command data: `%`, CR and LF are percent-encoded.
+    static func escapeData(_ text: String) -> String {
+        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+            .replacingOccurrences(of: "\n", with: "%0A")
+    }
+
+    /// Workflow-command property values: as data, and `:` and `,` too.
+    static func escapeProperty(_ text: String) -> String {
+        escapeData(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+    }
+
+    // MARK: sarif
+
+    struct SARIF: Encodable {
+        struct Text: Encodable { let text: String }
+        struct Configuration: Encodable { let level: String }
+        struct Rule: Encodable {
+            let id: String
+            let shortDescription: Text
+            let fullDescription: Text
+            let help: Text
+            let helpUri: String
+            let defaultConfiguration: Configuration
+        }
+        struct Driver: Encodable {
+            let name: String
+            let informationUri: String
+            let rules: [Rule]
+        }
+        struct Tool: Encodable { let driver: Driver }
+        struct ArtifactLocation: Encodable { let uri: String }
+        struct Region: Encodable {
+            let startLine: Int
+            let startColumn: Int
+            let snippet: Text?
+        }
+        struct PhysicalLocation: Encodable {
+            let artifactLocation: ArtifactLocation
+            let region: Region
+        }
+        struct Location: Encodable { let physicalLocation: PhysicalLocation }
+        struct Result: Encodable {
+            let ruleId: String
+            let ruleIndex: Int
+            let level: String
+            let message: Text
+            let locations: [Location]
+        }
+        struct Run: Encodable {
+            let tool: Tool
+            let columnKind: String
+            let results: [Result]
+        }
+
+        let schema = "https://json.schemastore.org/sarif-2.1.0.json"
+        let version = "2.1.0"
+        let runs: [Run]
+
+        enum CodingKeys: String, CodingKey {
+            case schema = "$schema"
+            case version, runs
+        }
+    }
+
+    func sarifDocument() -> SARIF {
+        let rules = LintRule.allCases
+        let driver = SARIF.Driver(
+            name: "sqlstore migrate lint", informationUri: "docs/lint.md",
+            rules: rules.map { rule in
+                SARIF.Rule(
+                    id: rule.rawValue, shortDescription: .init(text: rule.summary),
+                    fullDescription: .init(text: rule.explanation), help: .init(text: rule.safeAlternative),
+                    helpUri: rule.documentationPath, defaultConfiguration: .init(level: rule.severity.rawValue))
+            })
+        let results = findings.map { finding in
+            SARIF.Result(
+                ruleId: finding.rule.rawValue, ruleIndex: rules.firstIndex(of: finding.rule) ?? 0,
+                level: finding.severity.rawValue, message: .init(text: finding.message),
+                locations: [
+                    SARIF.Location(
+                        physicalLocation: .init(
+                            artifactLocation: .init(uri: path(of: finding)),
+                            region: .init(
+                                startLine: finding.line, startColumn: finding.column,
+                                snippet: finding.excerpt.isEmpty ? nil : .init(text: finding.excerpt))))
+                ])
+        }
+        return SARIF(runs: [SARIF.Run(tool: .init(driver: driver), columnKind: "unicodeCodePoints", results: results)])
+    }
+
+    private func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

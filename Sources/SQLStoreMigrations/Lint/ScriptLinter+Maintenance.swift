@@ -1,0 +1,99 @@
+/// Statements that lock or rewrite a whole table outright: TRUNCATE, VACUUM FULL, CLUSTER,
+/// LOCK TABLE and REFRESH MATERIALIZED VIEW.
+extension ScriptLinter {
+    /// The relation names of a list starting at `index` (`a, ONLY b, c *`), up to the first
+    /// token that is not part of one.
+    func relationList(_ tokens: SkeletonTokens, from start: Int) -> [String] {
+        var names: [String] = []
+        var index = start
+        while true {
+            index = tokens.skipping(["ONLY"], at: index)
+            guard let (name, next) = tokens.qualifiedName(at: index) else { break }
+            names.append(name)
+            index = tokens.isSymbol(next, "*") ? next + 1 : next
+            guard tokens.isSymbol(index, ",") else { break }
+            index += 1
+        }
+        return names
+    }
+
+    mutating func truncate(_ statement: LintStatement) {
+        let tokens = statement.tokens
+        let tables = relationList(tokens, from: tokens.skipping(["TABLE"], at: 1)).filter(isInUse)
+        guard !tables.isEmpty else { return }
+        let cascade = tokens.containsTopLevel(["CASCADE"]) ? ", and with CASCADE every table referencing them," : ""
+        flag(
+            .truncate,
+            "TRUNCATE \(tables.joined(separator: ", ")) removes every row\(cascade) under ACCESS EXCLUSIVE, blocking "
+                + "reads and writes until the migration commits", at: statement)
+    }
+
+    /// VACUUM FULL (either syntax) and CLUSTER.
+    mutating func tableRewrite(_ statement: LintStatement) {
+        let tokens = statement.tokens
+        var index = 1
+        var full = false
+        if let close = tokens.closingParenthesis(from: 1) {
+            // VACUUM (FULL, ANALYZE) t; FULL may carry a boolean: FULL true, FULL false, FULL 0.
+            for option in tokens.splitByCommas(2..<close - 1) where tokens.isWord(option.lowerBound, "FULL") {
+                let value = tokens[option.lowerBound + 1]
+                full = value == nil || !["FALSE", "OFF", "0"].contains(value?.text ?? "")
+            }
+            index = close
+        }
+        let isCluster = tokens.isWord(0, "CLUSTER")
+        if !isCluster {
+            if tokens.isWord(index, "FULL") { full = true }
+            guard full else { return }
+            while let word = tokens.word(at: index), ["FULL", "FREEZE", "VERBOSE", "ANALYZE"].contains(word) {
+                index += 1
+            }
+        } else {
+            index = tokens.skipping(["VERBOSE"], at: index)
+        }
+        let tables = relationList(tokens, from: index)
+        // With no table, VACUUM FULL and CLUSTER process every table in the database.
+        guard tables.isEmpty || tables.contains(where: isExisting) else { return }
+        let what = isCluster ? "CLUSTER" : "VACUUM FULL"
+        let target = tables.isEmpty ? "every table of the database" : tables.joined(separator: ", ")
+        flag(
+            .tableRewrite,
+            "\(what) rewrites \(target) under ACCESS EXCLUSIVE, blocking reads and writes until it ends",
+            at: statement)
+    }
+
+    /// Lock modes that let ordinary INSERT, UPDATE and DELETE go on.
+    static let writeCompatibleLockModes: [[String]] = [
+        ["ACCESS", "SHARE"], ["ROW", "SHARE"], ["ROW", "EXCLUSIVE"], ["SHARE", "UPDATE", "EXCLUSIVE"],
+    ]
+
+    mutating func lockTable(_ statement: LintStatement) {
+        let tokens = statement.tokens
+        let tables = relationList(tokens, from: tokens.skipping(["TABLE"], at: 1)).filter(isExisting)
+        guard !tables.isEmpty else { return }
+        var mode = "ACCESS EXCLUSIVE"
+        if let inIndex = tokens.firstTopLevel(["IN"]), let modeIndex = tokens.firstTopLevel(["MODE"]),
+            modeIndex > inIndex + 1
+        {
+            let words = (inIndex + 1..<modeIndex).compactMap { tokens.word(at: $0) }
+            if Self.writeCompatibleLockModes.contains(words) { return }
+            mode = words.joined(separator: " ")
+        }
+        let blocks = mode == "ACCESS EXCLUSIVE" ? "reads and writes" : "writes"
+        flag(
+            .lockTable,
+            "LOCK \(tables.joined(separator: ", ")) IN \(mode) MODE blocks \(blocks) until the migration commits",
+            at: statement)
+    }
+
+    mutating func refresh(_ statement: LintStatement) {
+        let tokens = statement.tokens
+        guard tokens.matches(["REFRESH", "MATERIALIZED", "VIEW"], at: 0), !tokens.isWord(3, "CONCURRENTLY"),
+            let name = tokens.qualifiedName(at: 3)?.name, isExisting(name)
+        else { return }
+        flag(
+            .refreshWithoutConcurrently,
+            "REFRESH MATERIALIZED VIEW \(name) without CONCURRENTLY takes ACCESS EXCLUSIVE on it: its readers wait "
+                + "until the refresh and the migration end", at: statement)
+    }
+}

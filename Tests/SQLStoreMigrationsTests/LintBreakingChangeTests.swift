@@ -1,0 +1,120 @@
+import Testing
+import TestSupport
+
+@testable import SQLStoreMigrations
+
+/// The rules about changes that fail on a populated table, or break the application version
+/// still running during a deploy. Each claim is shown on PostgreSQL: the statement fails, or a
+/// query the running version sends fails afterwards. Each safe counterpart is linted clean.
+@Suite("Lint rules: breaking changes")
+struct LintBreakingChangeTests {
+    // MARK: not-null-without-default
+
+    @Test("not-null-without-default: ADD COLUMN … NOT NULL without a default fails on a table with rows")
+    func notNullWithoutDefaultFails() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN region TEXT NOT NULL"
+        #expect(try LintFixture.rules(sql + ";") == [.notNullWithoutDefault])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            #expect(try await LintFixture.sqlState(of: sql, in: database) == "23502")
+        }
+    }
+
+    @Test("not-null-without-default: a constant default is accepted, and PostgreSQL adds it without a rewrite")
+    func notNullWithConstantDefault() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN region TEXT NOT NULL DEFAULT 'eu'"
+        #expect(try LintFixture.rules(sql + ";").isEmpty)
+        #expect(try LintFixture.rules("ALTER TABLE accounts ADD COLUMN region TEXT;").isEmpty)
+        #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE t ADD COLUMN v int NOT NULL;").isEmpty)
+        #expect(try LintFixture.rules("ALTER TABLE accounts ADD COLUMN c int CHECK (c IS NOT NULL);").isEmpty)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            #expect(try await LintFixture.sqlState(of: sql, in: database) == nil)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) == before)
+        }
+    }
+
+    // MARK: breaking-drop
+
+    @Test("breaking-drop: after DROP COLUMN and DROP TABLE, the running version's queries fail")
+    func dropsBreakQueries() async throws {
+        #expect(try LintFixture.rules("ALTER TABLE accounts DROP COLUMN nickname;") == [.breakingDrop])
+        #expect(try LintFixture.rules("ALTER TABLE accounts DROP COLUMN IF EXISTS nickname;") == [.breakingDrop])
+        #expect(try LintFixture.rules("DROP TABLE accounts CASCADE;") == [.breakingDrop])
+        #expect(try LintFixture.rules("DROP SCHEMA billing CASCADE;") == [.breakingDrop])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            let oldQuery = "SELECT id, nickname FROM accounts"
+            #expect(try await LintFixture.sqlState(of: oldQuery, in: database) == nil)
+            try await LintFixture.run("ALTER TABLE accounts DROP COLUMN nickname", in: database)
+            #expect(try await LintFixture.sqlState(of: oldQuery, in: database) == "42703")
+            try await LintFixture.run("DROP TABLE accounts CASCADE", in: database)
+            #expect(try await LintFixture.sqlState(of: "SELECT id FROM accounts", in: database) == "42P01")
+        }
+    }
+
+    @Test("breaking-drop: accepts drops of what the same file created, down scripts, and an acknowledged contract step")
+    func dropsSafely() throws {
+        #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY, v int);\nALTER TABLE t DROP COLUMN v;\nDROP TABLE t;").isEmpty)
+        #expect(try LintFixture.rules("CREATE SCHEMA billing;\nDROP SCHEMA billing;").isEmpty)
+        #expect(
+            try LintFixture.rules(
+                "ALTER TABLE accounts ADD COLUMN note text;",
+                down: "ALTER TABLE accounts DROP COLUMN IF EXISTS note;").isEmpty)
+        let contract = """
+            -- Contract step: no deployed version reads nickname since release 42.
+            -- sqlstore:lint-ignore=breaking-drop
+            ALTER TABLE accounts DROP COLUMN nickname;
+            """
+        #expect(try LintFixture.rules(contract).isEmpty)
+    }
+
+    // MARK: breaking-rename
+
+    @Test("breaking-rename: after renaming a column, a table or an enum value, the running version's queries fail")
+    func renamesBreakQueries() async throws {
+        #expect(try LintFixture.rules("ALTER TABLE accounts RENAME COLUMN nickname TO handle;") == [.breakingRename])
+        #expect(try LintFixture.rules("ALTER TABLE accounts RENAME nickname TO handle;") == [.breakingRename])
+        #expect(try LintFixture.rules("ALTER TABLE accounts RENAME TO customers;") == [.breakingRename])
+        #expect(try LintFixture.rules("ALTER TYPE mood RENAME VALUE 'sad' TO 'unhappy';") == [.breakingRename])
+        #expect(try LintFixture.rules("ALTER SCHEMA billing RENAME TO invoicing;") == [.breakingRename])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run("ALTER TABLE accounts RENAME COLUMN nickname TO handle", in: database)
+            #expect(try await LintFixture.sqlState(of: "SELECT nickname FROM accounts", in: database) == "42703")
+            try await LintFixture.run("ALTER TABLE accounts RENAME TO customers", in: database)
+            #expect(try await LintFixture.sqlState(of: "SELECT id FROM accounts", in: database) == "42P01")
+            try await LintFixture.run("ALTER TYPE mood RENAME VALUE 'sad' TO 'unhappy'", in: database)
+            #expect(try await LintFixture.sqlState(of: "SELECT 'sad'::mood", in: database) == "22P02")
+        }
+    }
+
+    @Test("breaking-rename: accepts renames of what the same file created, and of constraints and indexes")
+    func renamesSafely() throws {
+        #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY, v int);\nALTER TABLE t RENAME v TO w;\nALTER TABLE t RENAME TO u;").isEmpty)
+        #expect(try LintFixture.rules("ALTER TABLE accounts RENAME CONSTRAINT accounts_pkey TO accounts_id_pkey;").isEmpty)
+        #expect(try LintFixture.rules("ALTER INDEX idx_accounts_email RENAME TO idx_accounts_by_email;").isEmpty)
+        #expect(try LintFixture.rules("ALTER TYPE mood ADD VALUE IF NOT EXISTS 'calm';").isEmpty)
+    }
+
+    // MARK: drop-not-null
+
+    @Test("drop-not-null: after DROP NOT NULL a NULL the running version does not expect can be stored")
+    func dropNotNullAdmitsNull() async throws {
+        let findings = try LintFixture.lint("ALTER TABLE accounts ALTER COLUMN nickname DROP NOT NULL;")
+        #expect(findings.map(\.rule) == [.dropNotNull])
+        #expect(findings.first?.severity == .warning)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            let insert = "INSERT INTO accounts (id, email, nickname) VALUES (3, 'c', NULL)"
+            #expect(try await LintFixture.sqlState(of: insert, in: database) == "23502")
+            try await LintFixture.run("ALTER TABLE accounts ALTER COLUMN nickname DROP NOT NULL", in: database)
+            #expect(try await LintFixture.sqlState(of: insert, in: database) == nil)
+        }
+    }
+
+    @Test("drop-not-null: accepts it on a table of the same file, and in a down script")
+    func dropNotNullSafely() throws {
+        #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL);\nALTER TABLE t ALTER v DROP NOT NULL;").isEmpty)
+        #expect(
+            try LintFixture.rules(
+                "ALTER TABLE accounts ADD COLUMN note text NOT NULL DEFAULT '';",
+                down: "ALTER TABLE accounts DROP COLUMN IF EXISTS note;").isEmpty)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+@testable import SQLStoreMigrations
+
+/// The output formats of `sqlstore migrate lint --format`, on a fixed pair of findings.
+@Suite("LintReport")
+struct LintReportTests {
+    static func migrations() throws -> [Migration] {
+        [
+            Migration(
+                version: 1, name: "users",
+                up: try MigrationScript(fileName: "001_users.up.sql", sql: "CREATE TABLE users (id int PRIMARY KEY, email text);"),
+                down: try MigrationScript(fileName: "001_users.down.sql", sql: "DROP TABLE IF EXISTS users;")),
+            Migration(
+                version: 2, name: "index",
+                up: try MigrationScript(
+                    fileName: "002_index.up.sql",
+                    sql: "-- users by email\nSELECT 1;  CREATE INDEX users_email ON users (email);"),
+                down: nil),
+        ]
+    }
+
+    static func report(directory: String? = "db/migrations") throws -> LintReport {
+        let migrations = try migrations()
+        return LintReport(findings: MigrationLinter().lint(migrations), migrationCount: migrations.count, directory: directory)
+    }
+
+    @Test("findings carry the statement's column and first line, and the rule's severity")
+    func positions() throws {
+        let findings = try Self.report().findings
+        #expect(findings.map(\.rule) == [.missingDown, .indexWithoutConcurrently])
+        let index = try #require(findings.last)
+        #expect(index.line == 2)
+        #expect(index.column == 12)
+        #expect(index.excerpt == "CREATE INDEX users_email ON users (email)")
+        #expect(index.severity == .error)
+        #expect(findings.first?.severity == .warning)
+    }
+
+    @Test("text shows the path as given, line:column, severity, the statement, why, instead and the doc link")
+    func text() throws {
+        let text = try Self.report().render(.text)
+        #expect(
+            text.contains(
+                "db/migrations/002_index.up.sql:2:12: error [index-without-concurrently] CREATE INDEX users_email"),
+            "\(text)")
+        #expect(text.contains("  | CREATE INDEX users_email ON users (email)\n"))
+        #expect(text.contains("  why: CREATE INDEX holds a SHARE lock"))
+        #expect(text.contains("  instead: Build the index"))
+        #expect(text.contains("  see: docs/lint.md#index-without-concurrently"))
+        #expect(text.hasSuffix("2 finding(s) in 2 migrations: 1 error(s), 1 warning(s)\n"))
+        let clean = LintReport(findings: [], migrationCount: 3, directory: nil).render(.text)
+        #expect(clean == "lint: 3 migrations, no findings\n")
+    }
+
+    @Test("json is one object per finding with every documented field")
+    func json() throws {
+        let data = Data(try Self.report().render(.json).utf8)
+        let document = try JSONDecoder().decode(LintReport.JSONDocument.self, from: data)
+        #expect(document.version == 1)
+        #expect(document.migrations == 2)
+        #expect(document.findings.count == 2)
+        let finding = try #require(document.findings.last)
+        #expect(finding.rule == "index-without-concurrently")
+        #expect(finding.severity == "error")
+        #expect(finding.file == "db/migrations/002_index.up.sql")
+        #expect((finding.line, finding.column) == (2, 12))
+        #expect(finding.excerpt == "CREATE INDEX users_email ON users (email)")
+        #expect(finding.message.contains("users_email"))
+        #expect(finding.why == LintRule.indexWithoutConcurrently.explanation)
+        #expect(finding.safeAlternative == LintRule.indexWithoutConcurrently.safeAlternative)
+        #expect(finding.doc == "docs/lint.md#index-without-concurrently")
+        // The keys are the documented ones, spelt as documented.
+        let object = try #require(
+            (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["findings"] as? [[String: Any]])
+        #expect(
+            Set(object[0].keys) == [
+                "rule", "severity", "file", "line", "column", "excerpt", "message", "why", "safe_alternative", "doc",
+            ])
+    }
+
+    @Test("github writes one workflow command per finding, with properties and data escaped")
+    func github() throws {
+        let lines = try Self.report().render(.github).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("::warning file=db/migrations/002_index.up.sql,line=1,col=1,title=sqlstore lint%3A missing-down::"))
+        #expect(
+            lines[1].hasPrefix(
+                "::error file=db/migrations/002_index.up.sql,line=2,col=12,title=sqlstore lint%3A index-without-concurrently::[index-without-concurrently] CREATE INDEX"
+            ))
+        #expect(lines[1].contains("%0AInstead: Build the index"))
+        #expect(LintReport.escapeProperty("a,b:c%\n") == "a%2Cb%3Ac%25%0A")
+    }
+
+    @Test("sarif is a SARIF 2.1.0 log with the rules and one result per finding")
+    func sarif() throws {
+        let data = Data(try Self.report().render(.sarif).utf8)
+        let log = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(log["version"] as? String == "2.1.0")
+        #expect(log["$schema"] as? String == "https://json.schemastore.org/sarif-2.1.0.json")
+        let run = try #require((log["runs"] as? [[String: Any]])?.first)
+        let driver = try #require((run["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        let rules = try #require(driver["rules"] as? [[String: Any]])
+        #expect(rules.map { $0["id"] as? String } == LintRule.allCases.map(\.rawValue))
+        let results = try #require(run["results"] as? [[String: Any]])
+        #expect(results.count == 2)
+        let result = results[1]
+        #expect(result["ruleId"] as? String == "index-without-concurrently")
+        #expect(result["level"] as? String == "error")
+        #expect(
+            rules[try #require(result["ruleIndex"] as? Int)]["id"] as? String == "index-without-concurrently")
+        let location = try #require(
+            ((result["locations"] as? [[String: Any]])?.first?["physicalLocation"]) as? [String: Any])
+        #expect((location["artifactLocation"] as? [String: Any])?["uri"] as? String == "db/migrations/002_index.up.sql")
+        let region = try #require(location["region"] as? [String: Any])
+        #expect(region["startLine"] as? Int == 2)
+        #expect(region["startColumn"] as? Int == 12)
+    }
+
+    @Test("the linter reports only the rules it is given")
+    func ruleSelection() throws {
+        let migrations = try Self.migrations()
+        #expect(MigrationLinter(rules: [.missingDown]).lint(migrations).map(\.rule) == [.missingDown])
+        #expect(
+            MigrationLinter(rules: LintRule.defaultRules.subtracting([.missingDown])).lint(migrations).map(\.rule)
+                == [.indexWithoutConcurrently])
+    }
+}
