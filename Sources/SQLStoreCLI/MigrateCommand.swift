@@ -27,6 +27,13 @@ struct MigrationOptions: ParsableArguments {
     @Option(help: "Folder of NNN_name.up.sql/.down.sql files (default: the migrations built into sqlstore).")
     var dir: String?
 
+    @Option(
+        help: """
+            Layout of --dir: sqlstore, golang-migrate, goose, dbmate, flyway, sqitch or diesel \
+            (default: detected).
+            """)
+    var format: String?
+
     @Option(help: "How long to wait for another runner's lock.")
     var lockWait = GoDuration(.seconds(60))
 
@@ -42,8 +49,24 @@ struct MigrationOptions: ParsableArguments {
     @Flag(help: "Allow pending migrations numbered below the newest applied one.")
     var allowOutOfOrder = false
 
+    @Option(
+        help: """
+            Schema of the tracking tables, created if missing (default: the schema the tracking \
+            table is in today, else the connection's current schema).
+            """)
+    var trackingSchema: String?
+
     func loadMigrations() throws -> [Migration] {
-        try MigrationSource.load(directory: try migrationsDirectory())
+        try MigrationSource.load(directory: try migrationsDirectory(), format: try migrationFormat())
+    }
+
+    func migrationFormat() throws -> MigrationFormat? {
+        guard let format else { return nil }
+        guard let known = MigrationFormat(name: format) else {
+            throw ValidationError(
+                "unknown --format '\(format)'; known: " + MigrationFormat.allCases.map(\.name).joined(separator: ", "))
+        }
+        return known
     }
 
     func migrationsDirectory() throws -> URL {
@@ -62,6 +85,7 @@ struct MigrationOptions: ParsableArguments {
             configuration.statementTimeout = statementTimeout.value
             configuration.lockRetries = lockRetries
             configuration.allowOutOfOrder = allowOutOfOrder
+            configuration.trackingSchema = trackingSchema
             let runner = MigrationRunner(
                 migrations: migrations,
                 connection: try url.connectionConfiguration(applicationName: "sqlstore migrate"),
@@ -92,6 +116,8 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 func describe(_ error: any Error) -> String {
     switch error {
     case let error as MigrationError: return error.description
+    case let error as MigrationPlanError: return error.description
+    case let error as MigrationFolderError: return error.description
     case let error as MigrationSourceError: return error.description
     case let error as DatabaseURLError: return error.description
     case let error as EmbeddedPostgresError: return error.description
