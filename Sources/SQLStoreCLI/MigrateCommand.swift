@@ -15,7 +15,7 @@ struct MigrateCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Up.self, Down.self, Redo.self, Status.self, Verify.self, Create.self, Lint.self, Baseline.self,
-            Repair.self, Snapshot.self,
+            Adopt.self, Repair.self, Snapshot.self,
         ]
     )
 }
@@ -118,6 +118,7 @@ func describe(_ error: any Error) -> String {
     case let error as MigrationError: return error.description
     case let error as MigrationPlanError: return error.description
     case let error as MigrationFolderError: return error.description
+    case let error as MigrationAdoptError: return error.description
     case let error as MigrationSourceError: return error.description
     case let error as DatabaseURLError: return error.description
     case let error as EmbeddedPostgresError: return error.description
@@ -246,6 +247,41 @@ extension MigrateCommand {
                     let adopted = try await runner.baseline(version: version, dryRun: dryRun, progress: printProgress)
                     for migration in adopted { print("\(dryRun ? "would record" : "recorded") \(migration.id) as applied") }
                     if dryRun { print("dry run: nothing was changed") }
+                }
+            }
+        }
+    }
+
+    struct Adopt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take over another tool's history: record what it applied as applied here, without running it.",
+            discussion: """
+                Reads golang-migrate's schema_migrations, goose's goose_db_version, Flyway's \
+                flyway_schema_history, dbmate's schema_migrations or sqitch.changes, and records the same \
+                migrations of --dir (read as they are; see --format) in SQLStore's tracking table. golang-migrate \
+                and dbmate also call their table schema_migrations: pass --tracking-schema.
+                """)
+        @OptionGroup var options: MigrationOptions
+        @Option(help: "The tool whose history to take over: golang-migrate, goose, flyway, dbmate or sqitch.")
+        var from: String
+        @Flag(help: "Print what would be recorded; change nothing.") var dryRun = false
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let tool = ForeignTool(name: from) else {
+                    throw ValidationError(
+                        "unknown --from '\(from)'; known: " + ForeignTool.allCases.map(\.name).joined(separator: ", "))
+                }
+                try await options.withRunner { runner in
+                    let adopted = try await runner.adopt(from: tool, dryRun: dryRun, progress: printProgress)
+                    for migration in adopted {
+                        print("\(dryRun ? "would record" : "recorded") \(migration.id) as applied (from \(tool))")
+                    }
+                    if dryRun {
+                        print("dry run: nothing was changed")
+                    } else {
+                        try await printSummary(runner: runner, changed: adopted.count)
+                    }
                 }
             }
         }

@@ -92,8 +92,29 @@ struct TrackingTable: Sendable {
         return false
     }
 
+    /// Refuses a table of this name that another tool made: golang-migrate and dbmate also
+    /// call theirs `schema_migrations`.
+    func checkShape(on connection: PostgresConnection, logger: Logger) async throws {
+        var columns: [String] = []
+        for try await column in try await connection.query(
+            """
+            SELECT attname::text FROM pg_catalog.pg_attribute
+            WHERE attrelid = pg_catalog.to_regclass(\(qualified)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """, logger: logger
+        ).decode(String.self) {
+            columns.append(column)
+        }
+        guard !columns.isEmpty, !["checksum", "state", "applied_by"].allSatisfy(columns.contains) else { return }
+        let owner = columns.contains("dirty") ? "golang-migrate's" : columns == ["version"] ? "dbmate's" : "another tool's"
+        throw MigrationAdoptError(
+            code: .trackingInUse,
+            message: "\(qualified) is not SQLStore's tracking table but \(owner) (columns: \(columns.joined(separator: ", "))); "
+                + "give SQLStore's tracking tables a schema of their own: --tracking-schema sqlstore")
+    }
+
     func applied(on connection: PostgresConnection, logger: Logger) async throws -> [AppliedMigration] {
         guard try await exists(on: connection, logger: logger) else { return [] }
+        try await checkShape(on: connection, logger: logger)
         let rows = try await connection.query(
             """
             SELECT version, name, checksum, state, operation, transactional,
