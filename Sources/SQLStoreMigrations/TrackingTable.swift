@@ -45,7 +45,9 @@ struct TrackingTable: Sendable {
 
     func create(on connection: PostgresConnection, logger: Logger) async throws {
         // Under the advisory lock, so two runners never race to create these.
-        if let schema {
+        // Only when missing: even IF NOT EXISTS needs CREATE on the database, which a migrator
+        // role that owns just its schema lacks.
+        if let schema, try await !schemaExists(schema, on: connection, logger: logger) {
             try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: Self.quote(schema))", logger: logger)
         }
         try await connection.query(
@@ -83,6 +85,13 @@ struct TrackingTable: Sendable {
                 applied_by TEXT NOT NULL
             )
             """, logger: logger)
+    }
+
+    private func schemaExists(_ schema: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = \(schema))", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
     }
 
     func exists(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
