@@ -22,7 +22,10 @@ extension MigrateCommand {
                 guard !slug.isEmpty, slug.allSatisfy(\.isASCII) else {
                     throw ValidationError("the name must contain ASCII letters or digits")
                 }
-                let next = (try MigrationSource.load(directory: directory).map(\.version).max() ?? 0) + 1
+                let hasMigrations = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+                    .contains { $0.hasSuffix(".sql") }
+                let existing = hasMigrations ? try MigrationSource.load(directory: directory, format: .sqlstore) : []
+                let next = (existing.map(\.version).max() ?? 0) + 1
                 let stem = String(format: "%03lld_%@", next, slug)
                 let header = noTransaction ? "-- sqlstore:no-transaction\n" : ""
                 let up = directory.appendingPathComponent("\(stem).up.sql")

@@ -15,7 +15,7 @@ struct MigrateCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Up.self, Down.self, Redo.self, Status.self, Verify.self, Create.self, Lint.self, Baseline.self,
-            Repair.self, Snapshot.self,
+            Adopt.self, Repair.self, Snapshot.self,
         ]
     )
 }
@@ -26,6 +26,13 @@ struct MigrationOptions: ParsableArguments {
 
     @Option(help: "Folder of NNN_name.up.sql/.down.sql files (default: the migrations built into sqlstore).")
     var dir: String?
+
+    @Option(
+        help: """
+            Layout of --dir: sqlstore, golang-migrate, goose, dbmate, flyway, sqitch or diesel \
+            (default: detected).
+            """)
+    var format: String?
 
     @Option(help: "How long to wait for another runner's lock.")
     var lockWait = GoDuration(.seconds(60))
@@ -42,8 +49,24 @@ struct MigrationOptions: ParsableArguments {
     @Flag(help: "Allow pending migrations numbered below the newest applied one.")
     var allowOutOfOrder = false
 
+    @Option(
+        help: """
+            Schema of the tracking tables, created if missing (default: the schema the tracking \
+            table is in today, else the connection's current schema).
+            """)
+    var trackingSchema: String?
+
     func loadMigrations() throws -> [Migration] {
-        try MigrationSource.load(directory: try migrationsDirectory())
+        try MigrationSource.load(directory: try migrationsDirectory(), format: try migrationFormat())
+    }
+
+    func migrationFormat() throws -> MigrationFormat? {
+        guard let format else { return nil }
+        guard let known = MigrationFormat(name: format) else {
+            throw ValidationError(
+                "unknown --format '\(format)'; known: " + MigrationFormat.allCases.map(\.name).joined(separator: ", "))
+        }
+        return known
     }
 
     func migrationsDirectory() throws -> URL {
@@ -62,6 +85,7 @@ struct MigrationOptions: ParsableArguments {
             configuration.statementTimeout = statementTimeout.value
             configuration.lockRetries = lockRetries
             configuration.allowOutOfOrder = allowOutOfOrder
+            configuration.trackingSchema = trackingSchema
             let runner = MigrationRunner(
                 migrations: migrations,
                 connection: try url.connectionConfiguration(applicationName: "sqlstore migrate"),
@@ -110,6 +134,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
 func describe(_ error: any Error) -> String {
     switch error {
     case let error as MigrationError: return error.description
+    case let error as MigrationPlanError: return error.description
+    case let error as MigrationFolderError: return error.description
+    case let error as MigrationAdoptError: return error.description
     case let error as MigrationSourceError: return error.description
     case let error as DatabaseURLError: return error.description
     case let error as ConfigurationError: return error.description
@@ -240,6 +267,41 @@ extension MigrateCommand {
                     let adopted = try await runner.baseline(version: version, dryRun: dryRun, progress: printProgress)
                     for migration in adopted { print("\(dryRun ? "would record" : "recorded") \(migration.id) as applied") }
                     if dryRun { print("dry run: nothing was changed") }
+                }
+            }
+        }
+    }
+
+    struct Adopt: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Take over another tool's history: record what it applied as applied here, without running it.",
+            discussion: """
+                Reads golang-migrate's schema_migrations, goose's goose_db_version, Flyway's \
+                flyway_schema_history, dbmate's schema_migrations or sqitch.changes, and records the same \
+                migrations of --dir (read as they are; see --format) in SQLStore's tracking table. golang-migrate \
+                and dbmate also call their table schema_migrations: pass --tracking-schema.
+                """)
+        @OptionGroup var options: MigrationOptions
+        @Option(help: "The tool whose history to take over: golang-migrate, goose, flyway, dbmate or sqitch.")
+        var from: String
+        @Flag(help: "Print what would be recorded; change nothing.") var dryRun = false
+
+        func run() async throws {
+            try await reportingFailures {
+                guard let tool = ForeignTool(name: from) else {
+                    throw ValidationError(
+                        "unknown --from '\(from)'; known: " + ForeignTool.allCases.map(\.name).joined(separator: ", "))
+                }
+                try await options.withRunner { runner in
+                    let adopted = try await runner.adopt(from: tool, dryRun: dryRun, progress: printProgress)
+                    for migration in adopted {
+                        print("\(dryRun ? "would record" : "recorded") \(migration.id) as applied (from \(tool))")
+                    }
+                    if dryRun {
+                        print("dry run: nothing was changed")
+                    } else {
+                        try await printSummary(runner: runner, changed: adopted.count)
+                    }
                 }
             }
         }

@@ -32,22 +32,32 @@ func printPlan(_ steps: [MigrationStep], runner: MigrationRunner) {
     for step in steps {
         guard let script = step.script else { continue }
         let directives = script.directives
-        let mode = directives.transactional ? "in one transaction" : "statement by statement, no transaction"
+        let mode = !directives.transactional
+            ? "statement by statement, no transaction"
+            : script.wrapper.map { "in one transaction (the runner's, opened with the file's own '\($0.begin.text)' at line \($0.begin.line), replacing its BEGIN/COMMIT wrapper)" }
+                ?? "in one transaction"
         let lockTimeout = (directives.lockTimeout ?? runner.configuration.lockTimeout).humanReadable
         let statementTimeout = (directives.statementTimeout ?? runner.configuration.statementTimeout).humanReadable
         print("-- would \(step.direction == .up ? "apply" : "revert") \(step.migration.id): \(script.fileName), "
-            + "\(script.statements.count) statements \(mode), lock_timeout \(lockTimeout), statement_timeout \(statementTimeout)")
-        for statement in script.statements { print("\(statement.text);") }
+            + "\(script.body.count) statements \(mode), lock_timeout \(lockTimeout), statement_timeout \(statementTimeout)")
+        for statement in script.body { print("\(statement.text);") }
+        if step.direction == .up, let verify = step.migration.verify {
+            print("-- then \(verify.fileName), \(verify.body.count) checks, before it is recorded")
+            for statement in verify.body { print("\(statement.text);") }
+        }
         print()
     }
     print("dry run: nothing was changed")
 }
 
 func statusTable(_ status: MigrationStatus) -> String {
-    let header = ["VERSION", "NAME", "STATE", "APPLIED AT", "DURATION", "APPLIED BY"]
+    let header = ["VERSION", "NAME", "STATE", "MODE", "APPLIED AT", "DURATION", "APPLIED BY"]
     let rows = status.entries.map { entry in
-        [
-            String(entry.version), entry.name, entry.state.rawValue, entry.appliedAt ?? "-",
+        let mode = entry.transactional.map { transactional in
+            !transactional ? "no transaction" : entry.ownTransactionWrapper == true ? "transaction (own BEGIN/COMMIT)" : "transaction"
+        }
+        return [
+            String(entry.version), entry.name, entry.state.rawValue, mode ?? "-", entry.appliedAt ?? "-",
             entry.durationMilliseconds.map { Duration.milliseconds($0).humanReadable } ?? "-",
             entry.appliedBy ?? "-",
         ]

@@ -10,12 +10,18 @@ public struct Migration: Sendable, Hashable {
     public let name: String
     public let up: MigrationScript
     public let down: MigrationScript?
+    /// `NNN_name.verify.sql`: checks that run after `up` and in `verify` (see ``MigrationScript``).
+    /// It fails the migration when a statement raises or returns a row with a `false` column.
+    public let verify: MigrationScript?
 
-    public init(version: Int64, name: String, up: MigrationScript, down: MigrationScript?) {
+    public init(
+        version: Int64, name: String, up: MigrationScript, down: MigrationScript?, verify: MigrationScript? = nil
+    ) {
         self.version = version
         self.name = name
         self.up = up
         self.down = down
+        self.verify = verify
     }
 
     /// `008_add_active_org_tracking`: the file stem both scripts share.
@@ -34,16 +40,40 @@ public struct MigrationScript: Sendable, Hashable {
     /// Lower-case hex SHA-256 of the file's bytes.
     public let checksum: String
     public let directives: MigrationDirectives
+    /// Every statement of the file, a ``TransactionWrapper``'s included.
     public let statements: [SQLStatement]
+    /// The file's own `BEGIN; … COMMIT;`, which the runner's transaction replaces.
+    public let wrapper: TransactionWrapper?
+
+    /// The statements the runner executes: ``statements`` without the wrapper.
+    public var body: ArraySlice<SQLStatement> {
+        wrapper == nil ? statements[...] : statements.dropFirst().dropLast()
+    }
+
+    /// Top-level transaction control that the runner cannot honour: anything but a wrapper,
+    /// and a wrapper in a `-- sqlstore:no-transaction` file. Empty for a runnable script.
+    public var transactionControlOffences: [SQLStatement] {
+        if let wrapper, !directives.transactional { return [wrapper.begin, wrapper.commit] }
+        return body.filter(\.isTransactionControl)
+    }
 
     /// Parses directives and splits statements; throws ``MigrationSourceError`` naming the file
     /// and line of anything it cannot accept.
     public init(fileName: String, sql: String) throws {
+        try self.init(fileName: fileName, sql: sql, noTransaction: false, isVerify: false)
+    }
+
+    /// `noTransaction`: another tool's no-transaction marker was found. `isVerify`: a verify
+    /// script, whose wrapper may end in `ROLLBACK` (as sqitch's do).
+    init(fileName: String, sql: String, noTransaction: Bool, isVerify: Bool) throws {
         self.fileName = fileName
         self.sql = sql
         self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
-        self.directives = try MigrationDirectives(parsing: sql, fileName: fileName)
+        var directives = try MigrationDirectives(parsing: sql, fileName: fileName)
+        if noTransaction { directives.transactional = false }
+        self.directives = directives
         self.statements = try Self.split(sql, fileName: fileName)
+        self.wrapper = TransactionWrapper(statements, closingWithRollback: isVerify)
     }
 }
 

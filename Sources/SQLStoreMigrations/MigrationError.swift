@@ -14,6 +14,8 @@ public enum MigrationError: Error, CustomStringConvertible, Sendable {
     /// A statement failed; the migration's transaction (if any) was rolled back.
     case statementFailed(StatementFailure)
     /// A script contains its own top-level transaction control, which would break atomicity.
+    /// No longer thrown: plans are refused with ``MigrationPlanError`` (code
+    /// ``MigrationPlanError/Code/transactionControl``), which lists every offending statement.
     case transactionControl(file: String, line: Int)
     /// `down` needs a down script, and the migration has none (or its files are gone).
     case irreversible(version: Int64, reason: String)

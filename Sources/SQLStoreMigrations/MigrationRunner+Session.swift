@@ -6,9 +6,11 @@ extension MigrationRunner {
     struct Session: Sendable {
         let runner: MigrationRunner
         let connection: PostgresConnection
+        /// The tracking tables, schema fixed when the session opened.
+        let tracking: TrackingTable
+        let identity: SessionIdentity
 
         var logger: Logger { runner.logger }
-        var tracking: TrackingTable { runner.tracking }
         var appliedBy: String { runner.configuration.appliedBy }
 
         func applied() async throws -> [AppliedMigration] {
@@ -31,54 +33,86 @@ extension MigrationRunner {
             progress(.started(step.migration, step.direction))
             let clock = ContinuousClock()
             let start = clock.now
+            // Kept in memory in case the migration drops the tracking tables themselves.
+            let rowsBefore = try await applied()
             if script.directives.transactional {
-                try await applyInTransaction(step, script: script, progress: progress)
+                try await applyInTransaction(step, script: script, rowsBefore: rowsBefore, progress: progress)
             } else {
-                try await applyStatementByStatement(step, script: script)
+                try await applyStatementByStatement(step, script: script, rowsBefore: rowsBefore)
             }
             progress(.finished(step.migration, step.direction, duration: clock.now - start))
         }
 
         // MARK: Transactional
 
-        /// BEGIN, timeouts, every statement, the tracking and history rows, COMMIT: all or nothing.
-        /// A lock timeout (55P03) rolls back and retries with backoff, since the migration only
-        /// queued behind other traffic; anything else fails at once.
+        /// BEGIN (the file's own wrapper `BEGIN`, if it has one), the file's `SET TRANSACTION` if
+        /// it starts with one, timeouts, every statement, a reset of settings and role, the verify
+        /// script, the tracking and history rows (as the runner's role), COMMIT: all or nothing.
+        /// Then the session is reset. A lock timeout (55P03) rolls back and retries with backoff,
+        /// since the migration only queued behind other traffic; anything else fails at once.
         private func applyInTransaction(
-            _ step: MigrationStep, script: MigrationScript, progress: @Sendable (MigrationProgress) -> Void
+            _ step: MigrationStep, script: MigrationScript, rowsBefore: [AppliedMigration],
+            progress: @Sendable (MigrationProgress) -> Void
         ) async throws {
             let maxAttempts = 1 + max(0, runner.configuration.lockRetries)
+            let verify = step.direction == .up ? step.migration.verify : nil
+            var body = Array(script.body)
+            // Valid only before the transaction's first query, so before the runner's set_config.
+            let setTransaction = body.first.flatMap { $0.skeleton.hasPrefix("SET TRANSACTION ") ? $0 : nil }
+            if setTransaction != nil { body.removeFirst() }
             var attempt = 1
             while true {
                 let clock = ContinuousClock()
                 let start = clock.now
                 var failedStatement: SQLStatement?
+                var failedScript = script
                 do {
-                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: script.wrapper?.begin.text ?? "BEGIN"), logger: logger)
+                    if let setTransaction {
+                        failedStatement = setTransaction
+                        try await execute(setTransaction)
+                    }
                     try await setTimeouts(for: script, local: true)
-                    for statement in script.statements {
+                    for statement in body {
                         failedStatement = statement
                         try await execute(statement)
                     }
                     failedStatement = nil
-                    let elapsed = milliseconds(clock.now - start)
-                    switch step.direction {
-                    case .up:
-                        try await tracking.recordApplied(
-                            step.migration, operation: "up", durationMilliseconds: elapsed, appliedBy: appliedBy,
-                            on: connection, logger: logger)
-                    case .down:
-                        try await tracking.remove(version: step.migration.version, on: connection, logger: logger)
+                    if let verify {
+                        try await resetInTransaction()
+                        try await setTimeouts(for: script, local: true)
+                        failedScript = verify
+                        // A check changes nothing: whatever it writes is rolled back, the migration is kept.
+                        try await connection.query("SAVEPOINT sqlstore_verify", logger: logger)
+                        try await runVerification(verify, inTransaction: true, failedStatement: &failedStatement)
+                        try await connection.query("ROLLBACK TO SAVEPOINT sqlstore_verify", logger: logger)
+                        try await connection.query("RELEASE SAVEPOINT sqlstore_verify", logger: logger)
+                        failedScript = script
                     }
-                    try await tracking.recordAttempt(
-                        attemptRecord(step, script: script, start: start, success: true), on: connection, logger: logger)
+                    let elapsed = milliseconds(clock.now - start)
+                    try await asRunner(restoring: rowsBefore) {
+                        switch step.direction {
+                        case .up:
+                            try await tracking.recordApplied(
+                                step.migration, operation: "up", durationMilliseconds: elapsed, appliedBy: appliedBy,
+                                on: connection, logger: logger)
+                        case .down:
+                            try await tracking.remove(version: step.migration.version, on: connection, logger: logger)
+                        }
+                        try await tracking.recordAttempt(
+                            attemptRecord(step, script: script, start: start, success: true), on: connection,
+                            logger: logger)
+                    }
                     try await connection.query("COMMIT", logger: logger)
+                    try await resetSession()
                     return
                 } catch {
                     _ = try? await connection.query("ROLLBACK", logger: logger)
-                    let failure = ServerError(error)
+                    try? await resetSession()
+                    let failure = (error as? VerificationFailure)?.serverError ?? ServerError(error)
                     let line = failedStatement?.line ?? 1
-                    var record = attemptRecord(step, script: script, start: start, success: false)
+                    var record = attemptRecord(step, script: failedScript, start: start, success: false)
                     record.failure = failure
                     record.line = line
                     try? await tracking.recordAttempt(record, on: connection, logger: logger)
@@ -90,7 +124,7 @@ extension MigrationRunner {
                         continue
                     }
                     throw MigrationError.statementFailed(
-                        failure: failure, script: script, statement: failedStatement, attempts: attempt,
+                        failure: failure, script: failedScript, statement: failedStatement, attempts: attempt,
                         rolledBack: true)
                 }
             }
@@ -99,20 +133,26 @@ extension MigrationRunner {
         // MARK: Non-transactional
 
         /// Marks the migration `running`, runs each statement on its own, counting progress in
-        /// the tracking row, and marks it `applied` (or removes it, going down). A failure marks
-        /// it `failed`; a crash leaves it `running`. Either blocks every later command until an
-        /// operator runs `repair`.
-        private func applyStatementByStatement(_ step: MigrationStep, script: MigrationScript) async throws {
+        /// the tracking row, resets the session, runs the verify script, and marks it `applied`
+        /// (or removes it, going down). Every tracking write is a short transaction as the
+        /// runner's own role. A failure marks it `failed`; a crash leaves it `running`. Either
+        /// blocks every later command until an operator runs `repair`.
+        private func applyStatementByStatement(
+            _ step: MigrationStep, script: MigrationScript, rowsBefore: [AppliedMigration]
+        ) async throws {
             let clock = ContinuousClock()
             let start = clock.now
             let operation = step.direction.rawValue
-            try await tracking.recordState(
-                step.migration, state: .running, operation: operation, statementsDone: 0, error: nil,
-                appliedBy: appliedBy, on: connection, logger: logger)
+            try await recordAsRunner(restoring: rowsBefore) {
+                try await tracking.recordState(
+                    step.migration, state: .running, operation: operation, statementsDone: 0, error: nil,
+                    appliedBy: appliedBy, on: connection, logger: logger)
+            }
             var done = 0
+            var failedScript = script
             do {
                 try await setTimeouts(for: script, local: false)
-                for statement in script.statements {
+                for statement in script.body {
                     do {
                         try await execute(statement)
                     } catch {
@@ -121,13 +161,33 @@ extension MigrationRunner {
                             rolledBack: false)
                     }
                     done += 1
-                    try await tracking.recordState(
-                        step.migration, state: .running, operation: operation, statementsDone: done, error: nil,
-                        appliedBy: appliedBy, on: connection, logger: logger)
+                    try await recordAsRunner(restoring: rowsBefore) {
+                        try await tracking.recordState(
+                            step.migration, state: .running, operation: operation, statementsDone: done, error: nil,
+                            appliedBy: appliedBy, on: connection, logger: logger)
+                    }
                 }
-                try await connection.query("RESET lock_timeout", logger: logger)
-                try await connection.query("RESET statement_timeout", logger: logger)
+                try await resetSession()
+                if step.direction == .up, let verify = step.migration.verify {
+                    failedScript = verify
+                    var failedStatement: SQLStatement?
+                    try await setTimeouts(for: script, local: false)
+                    do {
+                        // In a transaction that is rolled back: a check changes nothing.
+                        try await inTransaction {
+                            try await runVerification(verify, inTransaction: true, failedStatement: &failedStatement)
+                            throw RollBackVerification()
+                        }
+                    } catch is RollBackVerification {
+                    } catch {
+                        throw MigrationError.statementFailed(
+                            failure: (error as? VerificationFailure)?.serverError ?? ServerError(error), script: verify,
+                            statement: failedStatement, attempts: 1, rolledBack: false)
+                    }
+                    try await resetSession()
+                }
             } catch {
+                try? await resetSession()
                 let failure: ServerError
                 var line: Int?
                 if case .statementFailed(let statementFailure) = error as? MigrationError {
@@ -138,17 +198,20 @@ extension MigrationRunner {
                 } else {
                     failure = ServerError(error)
                 }
-                let summary = "\(script.fileName):\(line ?? 1): \(failure.sqlState.map { "[\($0)] " } ?? "")\(failure.message)"
-                try? await tracking.recordState(
-                    step.migration, state: .failed, operation: operation, statementsDone: done, error: summary,
-                    appliedBy: appliedBy, on: connection, logger: logger)
-                var record = attemptRecord(step, script: script, start: start, success: false)
+                let summary =
+                    "\(failedScript.fileName):\(line ?? 1): \(failure.sqlState.map { "[\($0)] " } ?? "")\(failure.message)"
+                try? await recordAsRunner(restoring: rowsBefore) {
+                    try await tracking.recordState(
+                        step.migration, state: .failed, operation: operation, statementsDone: done, error: summary,
+                        appliedBy: appliedBy, on: connection, logger: logger)
+                }
+                var record = attemptRecord(step, script: failedScript, start: start, success: false)
                 record.failure = failure
                 record.line = line
                 try? await tracking.recordAttempt(record, on: connection, logger: logger)
                 throw error
             }
-            try await inTransaction {
+            try await recordAsRunner(restoring: rowsBefore) {
                 switch step.direction {
                 case .up:
                     try await tracking.recordApplied(
@@ -164,7 +227,7 @@ extension MigrationRunner {
 
         // MARK: Statements
 
-        private func execute(_ statement: SQLStatement) async throws {
+        func execute(_ statement: SQLStatement) async throws {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: statement.text), logger: logger)
             // Drain: an error raised while rows stream (e.g. in a SELECT) arrives only here.
             for try await _ in rows {}
@@ -175,8 +238,8 @@ extension MigrationRunner {
             let statementTimeout = script.directives.statementTimeout ?? runner.configuration.statementTimeout
             try await connection.query(
                 """
-                SELECT set_config('lock_timeout', \("\(lockTimeout.wholeMilliseconds)ms"), \(local)),
-                       set_config('statement_timeout', \("\(statementTimeout.wholeMilliseconds)ms"), \(local))
+                SELECT pg_catalog.set_config('lock_timeout', \("\(lockTimeout.wholeMilliseconds)ms"), \(local)),
+                       pg_catalog.set_config('statement_timeout', \("\(statementTimeout.wholeMilliseconds)ms"), \(local))
                 """, logger: logger)
         }
 
@@ -192,6 +255,9 @@ extension MigrationRunner {
     }
 }
 
+/// Ends a non-transactional migration's verification transaction with ROLLBACK once it passed.
+private struct RollBackVerification: Error {}
+
 func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
@@ -200,11 +266,12 @@ extension MigrationError {
     static func statementFailed(
         failure: ServerError, script: MigrationScript, statement: SQLStatement?, attempts: Int, rolledBack: Bool
     ) -> MigrationError {
-        let number = statement.flatMap { s in script.statements.firstIndex(of: s) }.map { $0 + 1 } ?? 0
+        let number = statement.flatMap { s in script.body.firstIndex(of: s).map { $0 - script.body.startIndex } }
+            .map { $0 + 1 } ?? 0
         return .statementFailed(
             StatementFailure(
                 file: script.fileName, line: statement?.line ?? 1, statementNumber: number,
-                statementCount: script.statements.count, sqlState: failure.sqlState, message: failure.message,
+                statementCount: script.body.count, sqlState: failure.sqlState, message: failure.message,
                 detail: failure.detail, hint: failure.hint, rolledBack: rolledBack, attempts: attempts))
     }
 }

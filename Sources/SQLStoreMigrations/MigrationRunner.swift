@@ -22,8 +22,16 @@ import PostgresNIO
 ///   migration that hits the lock timeout (55P03) is retried with backoff.
 public struct MigrationRunner: Sendable {
     public struct Configuration: Sendable {
-        /// The schema of the tracking tables; `nil` uses the connection's current schema.
+        /// The schema whose objects ``MigrationRunner/snapshot()`` and ``MigrationRunner/verify(expected:)``
+        /// compare; `nil` uses the connection's current schema. Also the tracking tables' schema
+        /// unless ``trackingSchema`` is set.
         public var schema: String?
+        /// The schema of the tracking tables (`sqlstore migrate --tracking-schema`), created if
+        /// missing. `nil`: ``schema``, else the schema the tracking table is found in today, else
+        /// the connection's current schema, fixed when the connection opens (so existing
+        /// databases keep their table). Give the tables a schema of their own when migrations
+        /// drop or recreate the application's schema (`DROP SCHEMA public CASCADE`).
+        public var trackingSchema: String?
         /// The tracking table; its history is kept in `<trackingTable>_history`.
         public var trackingTable = "schema_migrations"
         /// How long to wait for another runner's lock before giving up.
@@ -62,7 +70,8 @@ public struct MigrationRunner: Sendable {
         self.connectionConfiguration = connection
         self.configuration = configuration
         self.logger = logger
-        self.tracking = TrackingTable(schema: configuration.schema, table: configuration.trackingTable)
+        self.tracking = TrackingTable(
+            schema: configuration.trackingSchema ?? configuration.schema, table: configuration.trackingTable)
     }
 
     // MARK: Commands
@@ -104,7 +113,7 @@ public struct MigrationRunner: Sendable {
     /// What `up`, `down` or `redo` would do now, computed without the lock and without writing
     /// anything (not even the tracking table).
     public func plan(_ command: PlanCommand) async throws -> [MigrationStep] {
-        try await withConnection { connection in
+        try await withConnection { connection, tracking in
             let applied = try await tracking.applied(on: connection, logger: logger)
             switch command {
             case .up(let target): return try planUp(to: target, applied: applied)
@@ -132,7 +141,7 @@ public struct MigrationRunner: Sendable {
 
     /// Every known migration with its state, and applied ones whose files are missing.
     public func status() async throws -> MigrationStatus {
-        try await withConnection { connection in
+        try await withConnection { connection, tracking in
             MigrationStatus(migrations: migrations, applied: try await tracking.applied(on: connection, logger: logger))
         }
     }
@@ -148,7 +157,7 @@ public struct MigrationRunner: Sendable {
         }
         let adopted = migrations.filter { $0.version <= version }
         if dryRun {
-            let applied = try await withConnection { try await tracking.applied(on: $0, logger: logger) }
+            let applied = try await withConnection { try await $1.applied(on: $0, logger: logger) }
             guard applied.isEmpty else { throw MigrationError.baselineNotEmpty(applied: applied.count) }
             return adopted
         }
@@ -157,10 +166,10 @@ public struct MigrationRunner: Sendable {
             guard applied.isEmpty else { throw MigrationError.baselineNotEmpty(applied: applied.count) }
             try await session.inTransaction {
                 for migration in adopted {
-                    try await tracking.recordApplied(
+                    try await session.tracking.recordApplied(
                         migration, operation: "baseline", durationMilliseconds: 0, appliedBy: session.appliedBy,
                         on: session.connection, logger: logger)
-                    try await tracking.recordAttempt(
+                    try await session.tracking.recordAttempt(
                         .init(
                             version: migration.version, name: migration.name, operation: "baseline",
                             checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
@@ -196,13 +205,13 @@ public struct MigrationRunner: Sendable {
             try await session.inTransaction {
                 switch resolution {
                 case .applied:
-                    try await tracking.recordApplied(
+                    try await session.tracking.recordApplied(
                         migration, operation: "up", durationMilliseconds: 0, appliedBy: session.appliedBy,
                         on: session.connection, logger: logger)
                 case .pending:
-                    try await tracking.remove(version: version, on: session.connection, logger: logger)
+                    try await session.tracking.remove(version: version, on: session.connection, logger: logger)
                 }
-                try await tracking.recordAttempt(
+                try await session.tracking.recordAttempt(
                     .init(
                         version: version, name: migration.name, operation: "repair-\(resolution.rawValue)",
                         checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
@@ -213,9 +222,11 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Checks that the database matches the migrations: nothing failed, nothing edited,
-    /// nothing pending, and (given the expected snapshot) the live schema is the expected one.
+    /// nothing pending, every applied migration's verify script passes (each in a transaction
+    /// that is rolled back, so a check never changes anything), and (given the expected
+    /// snapshot) the live schema is the expected one.
     public func verify(expected: SchemaSnapshot?) async throws -> VerificationReport {
-        try await withConnection { connection in
+        try await withConnection { connection, tracking in
             let applied = try await tracking.applied(on: connection, logger: logger)
             let status = MigrationStatus(migrations: migrations, applied: applied)
             var problems: [String] = []
@@ -228,6 +239,12 @@ public struct MigrationRunner: Sendable {
                 case .failed, .running: problems.append("\(entry.id) is \(entry.state.rawValue) and needs repair")
                 }
             }
+            for migration in migrations {
+                guard let verify = migration.verify,
+                    status.entries.contains(where: { $0.version == migration.version && $0.state == .applied })
+                else { continue }
+                if let failure = try await runVerifyScript(verify, on: connection) { problems.append(failure) }
+            }
             var differences: [String] = []
             if let expected {
                 let live = try await SchemaSnapshot.capture(
@@ -239,9 +256,28 @@ public struct MigrationRunner: Sendable {
         }
     }
 
+    /// Runs a verify script in a transaction it rolls back; returns what failed, or nil.
+    private func runVerifyScript(_ script: MigrationScript, on connection: PostgresConnection) async throws -> String? {
+        try await connection.query("BEGIN", logger: logger)
+        var current: SQLStatement?
+        do {
+            try await setVerifyPhase(.verify, local: true, on: connection, logger: logger)
+            for statement in script.body {
+                current = statement
+                try await check(statement, connection: connection, logger: logger)
+            }
+            try await connection.query("ROLLBACK", logger: logger)
+            return nil
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            let failure = (error as? VerificationFailure)?.serverError ?? ServerError(error)
+            return "\(script.fileName):\(current?.line ?? 1): \(failure.sqlState.map { "[\($0)] " } ?? "")\(failure.message)"
+        }
+    }
+
     /// The live schema, in the form kept in `schema.snapshot`.
     public func snapshot() async throws -> SchemaSnapshot {
-        try await withConnection { connection in
+        try await withConnection { connection, tracking in
             try await SchemaSnapshot.capture(
                 on: connection, schema: configuration.schema, excluding: [tracking.table, tracking.historyTable],
                 logger: logger)
@@ -273,7 +309,8 @@ public struct MigrationRunner: Sendable {
             let late = pending.filter { $0.version < newest }
             if !late.isEmpty { throw MigrationError.outOfOrder(pending: late.map(\.id), newestApplied: newest) }
         }
-        for migration in pending { try refuseTransactionControl(migration.up) }
+        let scripts = pending.flatMap { [$0.up] + ($0.verify.map { [$0] } ?? []) }
+        if let refusal = MigrationPlanError.transactionControl(in: scripts) { throw refusal }
         return pending.map { MigrationStep(migration: $0, direction: .up) }
     }
 
@@ -290,16 +327,17 @@ public struct MigrationRunner: Sendable {
             chosen = Array(newestFirst.prefix(max(0, steps ?? 1)))
         }
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
-        return try chosen.map { row in
+        let steps = try chosen.map { row in
             guard let migration = byVersion[row.version] else {
                 throw MigrationError.irreversible(version: row.version, reason: "its files are not in the migrations directory")
             }
-            guard let down = migration.down else {
+            guard migration.down != nil else {
                 throw MigrationError.irreversible(version: row.version, reason: "\(migration.id) has no .down.sql file")
             }
-            try refuseTransactionControl(down)
             return MigrationStep(migration: migration, direction: .down)
         }
+        if let refusal = MigrationPlanError.transactionControl(in: steps.compactMap(\.script)) { throw refusal }
+        return steps
     }
 
     func planRedo(applied: [AppliedMigration]) throws -> [MigrationStep] {
@@ -307,32 +345,23 @@ public struct MigrationRunner: Sendable {
         guard let last = down.first else {
             throw MigrationError.unknownVersion(0, reason: "nothing is applied, so there is nothing to redo")
         }
-        try refuseTransactionControl(last.migration.up)
+        if let refusal = MigrationPlanError.transactionControl(in: [last.migration.up]) { throw refusal }
         return down + [MigrationStep(migration: last.migration, direction: .up)]
-    }
-
-    private func refuseTransactionControl(_ script: MigrationScript) throws {
-        if let statement = script.statements.first(where: \.isTransactionControl) {
-            throw MigrationError.transactionControl(file: script.fileName, line: statement.line)
-        }
     }
 
     // MARK: Sessions
 
+    /// Opens the runner's dedicated connection, configures it (``configureSession(_:)``), fixes
+    /// the tracking tables' schema while the session is as the runner opened it, runs `body`.
     func withConnection<Result: Sendable>(
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: (PostgresConnection, TrackingTable) async throws -> Result
     ) async throws -> Result {
         let connection = try await PostgresConnection.connect(
             configuration: connectionConfiguration, id: 1, logger: logger)
         do {
-            // PostgreSQL 14+: if this process dies mid-statement, the server notices within a
-            // second, aborts the statement and frees the migration lock (instead of running on).
-            try await connection.query(
-                """
-                SELECT set_config('client_connection_check_interval', '1s', false)
-                WHERE current_setting('server_version_num')::int >= 140000
-                """, logger: logger)
-            let result = try await body(connection)
+            try await configureSession(connection)
+            let tracking = try await self.tracking.resolved(on: connection, logger: logger)
+            let result = try await body(connection, tracking)
             try? await connection.close()
             return result
         } catch {
@@ -341,16 +370,30 @@ public struct MigrationRunner: Sendable {
         }
     }
 
+    /// The runner's own session settings, applied when the connection opens and again after
+    /// every reset (`RESET ALL` would undo them).
+    func configureSession(_ connection: PostgresConnection) async throws {
+        // PostgreSQL 14+: if this process dies mid-statement, the server notices within a
+        // second, aborts the statement and frees the migration lock (instead of running on).
+        try await connection.query(
+            """
+            SELECT pg_catalog.set_config('client_connection_check_interval', '1s', false)
+            WHERE pg_catalog.current_setting('server_version_num')::int >= 140000
+            """, logger: logger)
+    }
+
     /// Connects, takes the migration lock, ensures the tracking tables, runs `body`, unlocks.
     /// Closing the connection releases the lock too, so a crashed runner never leaves it held.
     func withLockedSession<Result: Sendable>(
         progress: @Sendable (MigrationProgress) -> Void, _ body: (Session) async throws -> Result
     ) async throws -> Result {
-        try await withConnection { connection in
-            let lock = MigrationLock(trackingTable: tracking)
+        try await withConnection { connection, tracking in
+            let lock = MigrationLock(trackingTable: self.tracking)
             try await lock.acquire(on: connection, wait: configuration.lockWait, logger: logger, progress: progress)
             try await tracking.create(on: connection, logger: logger)
-            let session = Session(runner: self, connection: connection)
+            let session = Session(
+                runner: self, connection: connection, tracking: tracking,
+                identity: try await SessionIdentity.read(on: connection, logger: logger))
             let result = try await body(session)
             try await lock.release(on: connection, logger: logger)
             return result

@@ -14,6 +14,9 @@ public struct MigrationStatus: Sendable, Codable {
         public let durationMilliseconds: Double?
         public let appliedBy: String?
         public let transactional: Bool?
+        /// Whether the up script has its own `BEGIN; … COMMIT;` wrapper, which the runner's
+        /// transaction replaces (nil when its file is missing).
+        public let ownTransactionWrapper: Bool?
 
         public var id: String { "\(Migration.format(version))_\(name)" }
 
@@ -22,6 +25,7 @@ public struct MigrationStatus: Sendable, Codable {
             case appliedAt = "applied_at"
             case durationMilliseconds = "duration_ms"
             case appliedBy = "applied_by"
+            case ownTransactionWrapper = "own_begin_commit"
         }
     }
 
@@ -39,7 +43,8 @@ public struct MigrationStatus: Sendable, Codable {
             guard let row = rows[migration.version] else {
                 return Entry(
                     version: migration.version, name: migration.name, state: .pending, appliedAt: nil,
-                    durationMilliseconds: nil, appliedBy: nil, transactional: migration.up.directives.transactional)
+                    durationMilliseconds: nil, appliedBy: nil, transactional: migration.up.directives.transactional,
+                    ownTransactionWrapper: migration.up.wrapper != nil)
             }
             let state: State
             switch row.state {
@@ -50,7 +55,7 @@ public struct MigrationStatus: Sendable, Codable {
             return Entry(
                 version: row.version, name: migration.name, state: state, appliedAt: row.appliedAt,
                 durationMilliseconds: row.durationMilliseconds, appliedBy: row.appliedBy,
-                transactional: row.transactional)
+                transactional: row.transactional, ownTransactionWrapper: migration.up.wrapper != nil)
         }
         let known = Set(migrations.map(\.version))
         for row in applied where !known.contains(row.version) {
@@ -58,7 +63,7 @@ public struct MigrationStatus: Sendable, Codable {
                 Entry(
                     version: row.version, name: row.name, state: .missingFile, appliedAt: row.appliedAt,
                     durationMilliseconds: row.durationMilliseconds, appliedBy: row.appliedBy,
-                    transactional: row.transactional))
+                    transactional: row.transactional, ownTransactionWrapper: nil))
         }
         self.entries = entries.sorted { $0.version < $1.version }
     }

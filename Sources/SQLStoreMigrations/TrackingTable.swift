@@ -4,6 +4,10 @@ import PostgresNIO
 
 /// The tables where the runner records what it applied (`schema_migrations`) and every attempt,
 /// failed ones included (`schema_migrations_history`).
+///
+/// Every statement here names its tables schema-qualified (once ``resolved(on:logger:)`` has
+/// fixed the schema) and its functions through `pg_catalog`, so that whatever a migration does
+/// to `search_path` cannot send a tracking row elsewhere or fail to find the table.
 struct TrackingTable: Sendable {
     let schema: String?
     let table: String
@@ -18,12 +22,34 @@ struct TrackingTable: Sendable {
         return schema.map { "\(Self.quote($0)).\(quoted)" } ?? quoted
     }
 
+    /// This table with its schema fixed: the configured one, else the schema an existing table
+    /// of this name is found in through the session's `search_path` (so databases migrated before
+    /// the schema was configurable keep their table), else the session's current schema. Runs
+    /// on a connection as the runner opened it, before any migration touches its settings.
+    func resolved(on connection: PostgresConnection, logger: Logger) async throws -> TrackingTable {
+        if schema != nil { return self }
+        let rows = try await connection.query(
+            """
+            SELECT coalesce(
+                (SELECT n.nspname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.oid = pg_catalog.to_regclass(\(Self.quote(table)))),
+                pg_catalog.current_schema()::text, 'public')
+            """, logger: logger)
+        for try await found in rows.decode(String.self) { return TrackingTable(schema: found, table: table) }
+        return TrackingTable(schema: "public", table: table)
+    }
+
     static func quote(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     func create(on connection: PostgresConnection, logger: Logger) async throws {
         // Under the advisory lock, so two runners never race to create these.
+        // Only when missing: even IF NOT EXISTS needs CREATE on the database, which a migrator
+        // role that owns just its schema lacks.
+        if let schema, try await !schemaExists(schema, on: connection, logger: logger) {
+            try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: Self.quote(schema))", logger: logger)
+        }
         try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS \(unescaped: qualified) (
@@ -33,7 +59,7 @@ struct TrackingTable: Sendable {
                 state TEXT NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'running', 'failed')),
                 operation TEXT NOT NULL DEFAULT 'up' CHECK (operation IN ('up', 'down', 'baseline')),
                 transactional BOOLEAN NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT pg_catalog.now(),
                 duration_ms DOUBLE PRECISION,
                 applied_by TEXT NOT NULL,
                 statements_done INT NOT NULL DEFAULT 0,
@@ -49,7 +75,7 @@ struct TrackingTable: Sendable {
                 operation TEXT NOT NULL,
                 checksum TEXT,
                 started_at TIMESTAMPTZ NOT NULL,
-                finished_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+                finished_at TIMESTAMPTZ NOT NULL DEFAULT pg_catalog.clock_timestamp(),
                 duration_ms DOUBLE PRECISION,
                 success BOOLEAN NOT NULL,
                 sqlstate TEXT,
@@ -61,19 +87,47 @@ struct TrackingTable: Sendable {
             """, logger: logger)
     }
 
-    func exists(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    private func schemaExists(_ schema: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query(
-            "SELECT to_regclass(\(qualified)) IS NOT NULL", logger: logger)
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = \(schema))", logger: logger)
         for try await exists in rows.decode(Bool.self) { return exists }
         return false
     }
 
+    func exists(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT pg_catalog.to_regclass(\(qualified)) IS NOT NULL", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+
+    /// Refuses a table of this name that another tool made: golang-migrate and dbmate also
+    /// call theirs `schema_migrations`.
+    func checkShape(on connection: PostgresConnection, logger: Logger) async throws {
+        var columns: [String] = []
+        for try await column in try await connection.query(
+            """
+            SELECT attname::text FROM pg_catalog.pg_attribute
+            WHERE attrelid = pg_catalog.to_regclass(\(qualified)) AND attnum > 0 AND NOT attisdropped ORDER BY attnum
+            """, logger: logger
+        ).decode(String.self) {
+            columns.append(column)
+        }
+        guard !columns.isEmpty, !["checksum", "state", "applied_by"].allSatisfy(columns.contains) else { return }
+        let owner = columns.contains("dirty") ? "golang-migrate's" : columns == ["version"] ? "dbmate's" : "another tool's"
+        throw MigrationAdoptError(
+            code: .trackingInUse,
+            message: "\(qualified) is not SQLStore's tracking table but \(owner) (columns: \(columns.joined(separator: ", "))); "
+                + "give SQLStore's tracking tables a schema of their own: --tracking-schema sqlstore")
+    }
+
     func applied(on connection: PostgresConnection, logger: Logger) async throws -> [AppliedMigration] {
         guard try await exists(on: connection, logger: logger) else { return [] }
+        try await checkShape(on: connection, logger: logger)
         let rows = try await connection.query(
             """
             SELECT version, name, checksum, state, operation, transactional,
-                   to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    duration_ms, applied_by, statements_done, error
             FROM \(unescaped: qualified) ORDER BY version
             """, logger: logger)
@@ -99,7 +153,7 @@ struct TrackingTable: Sendable {
             INSERT INTO \(unescaped: qualified)
                 (version, name, checksum, state, operation, transactional, applied_at, duration_ms, applied_by, statements_done)
             VALUES (\(migration.version), \(migration.name), \(migration.up.checksum), 'applied', \(operation),
-                    \(migration.up.directives.transactional), now(), \(durationMilliseconds), session_user || ' (' || \(appliedBy) || ')',
+                    \(migration.up.directives.transactional), pg_catalog.now(), \(durationMilliseconds), session_user || ' (' || \(appliedBy) || ')',
                     \(migration.up.statements.count))
             ON CONFLICT (version) DO UPDATE SET
                 name = EXCLUDED.name, checksum = EXCLUDED.checksum, state = 'applied', operation = EXCLUDED.operation,
@@ -123,6 +177,23 @@ struct TrackingTable: Sendable {
                 state = EXCLUDED.state, operation = EXCLUDED.operation, statements_done = EXCLUDED.statements_done,
                 error = EXCLUDED.error, applied_by = EXCLUDED.applied_by
             """, logger: logger)
+    }
+
+    /// Writes back rows read before a migration that dropped the tracking tables (for example
+    /// `DROP SCHEMA public CASCADE` with the tables in `public`), after ``create(on:logger:)``.
+    func restore(_ rows: [AppliedMigration], on connection: PostgresConnection, logger: Logger) async throws {
+        for row in rows {
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: qualified)
+                    (version, name, checksum, state, operation, transactional, applied_at, duration_ms, applied_by,
+                     statements_done, error)
+                VALUES (\(row.version), \(row.name), \(row.checksum), \(row.state.rawValue), \(row.operation),
+                        \(row.transactional), \(row.appliedAt)::timestamptz, \(row.durationMilliseconds), \(row.appliedBy),
+                        \(row.statementsDone), \(row.error))
+                ON CONFLICT (version) DO NOTHING
+                """, logger: logger)
+        }
     }
 
     func remove(version: Int64, on connection: PostgresConnection, logger: Logger) async throws {
@@ -150,7 +221,7 @@ struct TrackingTable: Sendable {
             INSERT INTO \(unescaped: qualifiedHistory)
                 (version, name, operation, checksum, started_at, duration_ms, success, sqlstate, message, file, line, applied_by)
             VALUES (\(attempt.version), \(attempt.name), \(attempt.operation), \(attempt.checksum),
-                    clock_timestamp() - make_interval(secs => \(seconds)), \(attempt.durationMilliseconds),
+                    pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => \(seconds)), \(attempt.durationMilliseconds),
                     \(attempt.success), \(attempt.failure?.sqlState), \(attempt.failure?.message), \(attempt.file),
                     \(attempt.line), session_user || ' (' || \(attempt.appliedBy) || ')')
             """, logger: logger)

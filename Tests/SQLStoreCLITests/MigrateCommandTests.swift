@@ -148,6 +148,77 @@ struct MigrateCommandTests {
         }
     }
 
+    @Test("--dry-run and status say that a file's own BEGIN/COMMIT is replaced by the runner's transaction")
+    func wrapperIsReported() async throws {
+        let folder = try MigrationFolder([
+            "001_wrapped.up.sql": "BEGIN;\nCREATE TABLE wrapped (id INT);\nCOMMIT;\n"
+        ])
+        try await TestDatabase.withFresh { database in
+            let dryRun = try sqlstore(["migrate", "up", "--dry-run", "--dir", folder.url.path], database: database)
+            #expect(try await dryRun.wait() == 0, "\(dryRun.output)")
+            #expect(dryRun.output.contains("replacing its BEGIN/COMMIT wrapper"), "\(dryRun.output)")
+            #expect(!dryRun.output.contains("BEGIN;"), "only the statements in between are printed")
+            let status = try sqlstore(["migrate", "status", "--dir", folder.url.path], database: database)
+            #expect(try await status.wait() == 0)
+            #expect(status.output.contains("transaction (own BEGIN/COMMIT)"), "\(status.output)")
+        }
+    }
+
+    @Test("transaction control in several files is refused in one run, each file and line listed, nothing run")
+    func transactionControlListedAtOnce() async throws {
+        let folder = try MigrationFolder([
+            "001_fine.up.sql": "CREATE TABLE fine (id INT);",
+            "002_middle.up.sql": "CREATE TABLE a (id INT);\nCOMMIT;",
+            "003_savepoint.up.sql": "SELECT 1;\nSAVEPOINT s;",
+        ])
+        try await TestDatabase.withFresh { database in
+            let process = try sqlstore(["migrate", "up", "--dir", folder.url.path], database: database)
+            #expect(try await process.wait() == 1)
+            #expect(process.output.contains("002_middle.up.sql:2: COMMIT"), "\(process.output)")
+            #expect(process.output.contains("003_savepoint.up.sql:2: SAVEPOINT s"))
+            let ranAnything = try await database.tableExists("fine")
+            #expect(!ranAnything)
+        }
+    }
+
+    @Test("a goose folder is detected, applied, reported and reverted as it is")
+    func gooseFolder() async throws {
+        let goose = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MigrationFormats/goose").path
+        try await TestDatabase.withFresh { database in
+            let up = try sqlstore(["migrate", "up", "--dir", goose], database: database)
+            #expect(try await up.wait() == 0, "\(up.output)")
+            #expect(up.output.contains("applied  003_index_email"), "\(up.output)")
+            let status = try sqlstore(["migrate", "status", "--dir", goose, "--format", "goose"], database: database)
+            #expect(try await status.wait() == 0)
+            #expect(status.output.contains("no transaction"), "\(status.output)")
+            let down = try sqlstore(["migrate", "down", "--to", "0", "--dir", goose], database: database)
+            #expect(try await down.wait() == 0, "\(down.output)")
+        }
+    }
+
+    @Test("adopt --from golang-migrate records its history, after which up applies the rest")
+    func adoptGolangMigrate() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MigrationFormats/golang-migrate").path
+        try await TestDatabase.withFresh { database in
+            try await database.execute("CREATE TABLE accounts (id BIGINT PRIMARY KEY, email TEXT)")
+            try await database.execute("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)")
+            try await database.execute("INSERT INTO schema_migrations VALUES (2, false)")
+            let clash = try sqlstore(["migrate", "adopt", "--from", "golang-migrate", "--dir", folder], database: database)
+            #expect(try await clash.wait() == 1)
+            #expect(clash.output.contains("--tracking-schema"), "\(clash.output)")
+            let adopt = try sqlstore(
+                ["migrate", "adopt", "--from", "golang-migrate", "--dir", folder, "--tracking-schema", "sqlstore"],
+                database: database)
+            #expect(try await adopt.wait() == 0, "\(adopt.output)")
+            #expect(adopt.output.contains("recorded 002_add-email as applied (from golang-migrate)"), "\(adopt.output)")
+            let up = try sqlstore(["migrate", "up", "--dir", folder, "--tracking-schema", "sqlstore"], database: database)
+            #expect(try await up.wait() == 0, "\(up.output)")
+            #expect(up.output.contains("applied  003_index_email"), "\(up.output)")
+        }
+    }
+
     @Test("lint exits 1 and explains each finding with the safe alternative")
     func lintFindings() async throws {
         let folder = try MigrationFolder([

@@ -54,7 +54,27 @@ public enum SQLSplitter {
     /// meta-commands, which PostgreSQL itself would not understand.
     public static func split(_ sql: String) throws(SQLSyntaxError) -> [SQLStatement] {
         var lexer = StatementLexer(bytes: Array(sql.utf8))
-        return try lexer.run()
+        let statements: [SQLStatement]
+        do {
+            statements = try lexer.run()
+        } catch {
+            // The rows after a COPY … FROM stdin are not SQL: report the COPY, not what follows.
+            if let first = lexer.psqlOnly.first, first.line <= error.line { throw first }
+            throw error
+        }
+        if let first = lexer.psqlOnly.first { throw first }
+        return statements
+    }
+
+    /// Every use of syntax only psql understands, each with its line: meta-commands (`\set`,
+    /// `\i`, …), variable interpolation outside literals and comments (`:var`, `:'var'`,
+    /// `:"var"`) and `COPY … FROM stdin`, whose data follows in the file. Unlike ``split(_:)``,
+    /// it goes on past the first, so a file's problems are all reported in one run.
+    public static func psqlOnlySyntax(_ sql: String) -> [SQLSyntaxError] {
+        var lexer = StatementLexer(bytes: Array(sql.utf8))
+        lexer.collectsMetaCommands = true
+        _ = try? lexer.run()
+        return lexer.psqlOnly
     }
 }
 
@@ -76,6 +96,7 @@ private enum Byte {
     static let dot = UInt8(ascii: ".")
     static let space = UInt8(ascii: " ")
     static let questionMark = UInt8(ascii: "?")
+    static let colon = UInt8(ascii: ":")
 
     /// PostgreSQL's whitespace: space, tab, newline, carriage return, form feed, vertical tab.
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
@@ -109,6 +130,10 @@ private struct StatementLexer {
     /// statement's first four identifiers when they are one of those keywords.
     var identifierCount = 0
     var heads: [UInt8] = [0, 0, 0, 0]
+    /// psql-only syntax found so far (see ``SQLSplitter/psqlOnlySyntax(_:)``).
+    var psqlOnly: [SQLSyntaxError] = []
+    /// Record a meta-command and skip its line, instead of stopping there.
+    var collectsMetaCommands = false
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -154,7 +179,12 @@ private struct StatementLexer {
                 if !openParens.isEmpty { openParens.removeLast() }
                 punctuation()
             case Byte.backslash:
-                throw metaCommand()
+                guard collectsMetaCommands else { throw metaCommand() }
+                psqlOnly.append(metaCommand())
+                while position < bytes.count, bytes[position] != Byte.newline { position += 1 }
+            case Byte.colon where isPsqlVariable():
+                psqlOnly.append(psqlVariable())
+                punctuation()
             case _ where Byte.isIdentStart(c):
                 try word()
             case _ where Byte.isDigit(c):
@@ -415,6 +445,35 @@ private struct StatementLexer {
         throw SQLSyntaxError(line: openingLine, message: "unterminated /* comment starting here")
     }
 
+    /// `:name`, `:'name'` or `:"name"`, psql's variable interpolation; not `::type`, and not
+    /// `:` before a digit (an array slice such as `a[1:2]`).
+    func isPsqlVariable() -> Bool {
+        if position > 0, bytes[position - 1] == Byte.colon { return false }
+        guard let next = byte(at: position + 1) else { return false }
+        if next == Byte.quote || next == Byte.doubleQuote {
+            guard let first = byte(at: position + 2) else { return false }
+            return Byte.isIdentStart(first)
+        }
+        return Byte.isLetter(next) || next == 0x5F
+    }
+
+    func psqlVariable() -> SQLSyntaxError {
+        var end = position + 1
+        if bytes[end] == Byte.quote || bytes[end] == Byte.doubleQuote {
+            let closing = bytes[end]
+            end += 1
+            while end < bytes.count, Byte.isIdentContinue(bytes[end]) { end += 1 }
+            if end < bytes.count, bytes[end] == closing { end += 1 }
+        } else {
+            while end < bytes.count, Byte.isIdentContinue(bytes[end]) { end += 1 }
+        }
+        let variable = String(decoding: bytes[position..<end], as: UTF8.self)
+        return SQLSyntaxError(
+            line: line,
+            message: "psql variable '\(variable)' is not supported: psql substitutes it before PostgreSQL sees the "
+                + "statement, and the runner sends statements to PostgreSQL itself; write the value in the file")
+    }
+
     /// Outside literals a backslash is not SQL at all: it is psql syntax (`\set`, `\i`, `\gset`…),
     /// which the runner, sending statements itself, cannot honour.
     func metaCommand() -> SQLSyntaxError {
@@ -433,6 +492,13 @@ private struct StatementLexer {
         if let start {
             let text = String(decoding: bytes[start..<lastTokenEnd], as: UTF8.self)
             let skeletonText = String(decoding: skeleton, as: UTF8.self)
+            if skeletonText.hasPrefix("COPY "), skeletonText.contains(" FROM STDIN") {
+                psqlOnly.append(
+                    SQLSyntaxError(
+                        line: startLine,
+                        message: "COPY … FROM stdin reads its rows from psql's input, which the runner does not have; "
+                            + "use INSERT statements (or COPY from a file the server can read)"))
+            }
             statements.append(
                 SQLStatement(
                     text: text, line: startLine, skeleton: skeletonText,

@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE TABLE accounts (id BIGINT PRIMARY KEY);
+
+-- migrate:down
+DROP TABLE IF EXISTS accounts;

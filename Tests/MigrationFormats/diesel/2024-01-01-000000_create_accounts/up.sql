@@ -1,0 +1,2 @@
+-- Your SQL goes here
+CREATE TABLE accounts (id BIGINT PRIMARY KEY);

@@ -1,0 +1,8 @@
+-- Deploy accounts:email to pg
+-- requires: accounts
+
+BEGIN;
+
+ALTER TABLE accounts ADD COLUMN email TEXT;
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert accounts:accounts from pg
+
+BEGIN;
+
+DROP TABLE accounts;
+
+COMMIT;
