@@ -356,23 +356,30 @@ def main():
     if promoted_at:
         say(f"{standby} promoted {promoted_at - crash_at:.1f} s after the crash")
 
-    # Recovered: the first order sent after the crash that is acknowledged.
+    # Recovered: the first acknowledged order sent after the crash and after the last failure.
+    def recovery(records):
+        last_failure = max((r.started for _, _, r in records if r.status != 201 and r.started > crash_at - 2), default=crash_at)
+        return min((r.started + r.duration for _, _, r in records
+                    if r.status == 201 and r.started > max(crash_at, last_failure)), default=None)
+
     recovered_at = None
     while time.monotonic() < deadline and promoted_at:
-        recovered_at = min((r.started + r.duration for _, _, r in load.snapshot()
-                            if r.status == 201 and r.started > crash_at), default=None)
-        if recovered_at:
+        recovered_at = recovery(load.snapshot())
+        if recovered_at and time.monotonic() - recovered_at > 1:
             break
         time.sleep(0.1)
     check(recovered_at is not None, f"no order was acknowledged within {args.max_outage} s of the crash")
     if recovered_at:
-        say(f"orders acknowledged again {recovered_at - crash_at:.1f} s after the crash")
         time.sleep(args.after)
     if not load.finish(request_timeout + 5):
         check(False, "load threads did not finish within the request timeout")
     probe.stop.set()
     probe.thread.join(5)
     records = load.snapshot()
+    recovered_at = recovery(records) if recovered_at else None
+    if recovered_at:
+        say(f"orders acknowledged again, for good, {recovered_at - crash_at:.1f} s after the "
+            f"{'crash' if args.method == 'crash' else 'switchover request'}")
 
     # -- The answers ----------------------------------------------------------------------
     acked = {key: (body, r) for key, body, r in records if r.status == 201}
