@@ -10,6 +10,10 @@ pids from the file `scripts/cluster` writes. Prints one summary line:
 and exits 1 when any assertion fails (lost or altered orders, stock not conserved, a request past
 the write timeout, a failure other than 503 with Retry-After, a second order from a retried key,
 an instance that did not recover or was restarted).
+
+Every option's default can be set in the environment as FAILOVER_<OPTION> (FAILOVER_THREADS,
+FAILOVER_METHOD, FAILOVER_STALL_REPLICATION, ...); options after `scripts/cluster failover-test`
+are passed here.
 """
 
 import argparse
@@ -249,7 +253,7 @@ def main():
     parser.add_argument("--method", choices=["crash", "switchover"], default=os.environ.get("FAILOVER_METHOD", "crash"),
                         help="crash: kill -9 the leader's Patroni, postmaster and backends (a node lost); "
                              "switchover: ask Patroni's REST API for a failover to the standby")
-    parser.add_argument("--stall-standby", type=float, default=float(os.environ.get("FAILOVER_STALL_STANDBY", 1.0)),
+    parser.add_argument("--stall-replication", type=float, default=float(os.environ.get("FAILOVER_STALL_REPLICATION", 1.0)),
                         help="SIGSTOP the primary's WAL sender this long right before the crash, so the "
                              "primary holds commits the standby has not received (0: off)")
     parser.add_argument("--slack", type=float, default=float(os.environ.get("FAILOVER_SLACK", 3.0)),
@@ -312,15 +316,15 @@ def main():
     check(acknowledged_before > 0, "no order was acknowledged before the crash")
 
     stalled = None
-    if args.stall_standby > 0 and args.method == "crash":
+    if args.stall_replication > 0 and args.method == "crash":
         # The primary's WAL sender, not the standby's receiver: what the sender has written to
         # the socket still reaches a stopped receiver after the crash.
         rows = psql(topology, pg_ports[leader_index], "SELECT pid FROM pg_stat_replication")
         if rows:
             stalled = int(rows[0][0])
             kill(stalled, signal.SIGSTOP)
-            say(f"stalled replication to {standby} (SIGSTOP of {leader}'s WAL sender, pid {stalled}) for {args.stall_standby} s")
-            time.sleep(args.stall_standby)
+            say(f"stalled replication to {standby} (SIGSTOP of {leader}'s WAL sender, pid {stalled}) for {args.stall_replication} s")
+            time.sleep(args.stall_replication)
 
     if args.method == "crash":
         postmaster = postmaster_pid(topology, leader)
