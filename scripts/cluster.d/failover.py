@@ -120,6 +120,13 @@ def psql(topology, port, sql, timeout=60):
     return [line.split("|") for line in result.stdout.splitlines() if line]
 
 
+def psql_ok(topology, port):
+    try:
+        return psql(topology, port, "SELECT pg_is_in_recovery()", timeout=5) == [["f"]]
+    except Exception:
+        return False
+
+
 def cluster_members(topology):
     for port in topology["API_PORTS"].split():
         data = http_get_json(int(port), "/cluster")
@@ -250,9 +257,10 @@ def main():
                         help="seconds of load after the recovery")
     parser.add_argument("--max-outage", type=float, default=float(os.environ.get("FAILOVER_MAX_OUTAGE", 90)),
                         help="give up when orders are not placed again within this")
-    parser.add_argument("--method", choices=["crash", "switchover"], default=os.environ.get("FAILOVER_METHOD", "crash"),
+    parser.add_argument("--method", choices=["crash", "switchover", "postmaster"], default=os.environ.get("FAILOVER_METHOD", "crash"),
                         help="crash: kill -9 the leader's Patroni, postmaster and backends (a node lost); "
-                             "switchover: ask Patroni's REST API for a failover to the standby")
+                             "switchover: ask Patroni's REST API for a failover to the standby; "
+                             "postmaster: kill -9 of the postmaster only (Patroni restarts it in place: no failover)")
     parser.add_argument("--stall-replication", type=float, default=float(os.environ.get("FAILOVER_STALL_REPLICATION", 1.0)),
                         help="SIGSTOP the primary's WAL sender this long right before the crash, so the "
                              "primary holds commits the standby has not received (0: off)")
@@ -336,6 +344,11 @@ def main():
             kill(pid)
         say(f"crashed {leader}: kill -9 of Patroni (pid {patroni_pids[leader_index]}), "
             f"the postmaster (pid {postmaster}) and its {len(backends)} children")
+    elif args.method == "postmaster":
+        postmaster = postmaster_pid(topology, leader)
+        crash_at = time.monotonic()
+        kill(postmaster)
+        say(f"kill -9 of {leader}'s postmaster (pid {postmaster}); its Patroni stays up")
     else:
         crash_at = time.monotonic()
         data = json.dumps({"leader": leader, "candidate": standby}).encode()
@@ -347,18 +360,20 @@ def main():
         except Exception as error:
             check(False, f"POST /failover failed: {error}")
 
-    # The new leader.
+    # The new leader: the standby, unless Patroni restarts the old primary in place.
+    expected = leader if args.method == "postmaster" else standby
     promoted_at = None
     deadline = crash_at + args.max_outage
     while time.monotonic() < deadline:
         now_roles = roles(topology)
-        if now_roles.get(standby, (None,))[0] == "leader" and now_roles[standby][1] == "running":
+        if (now_roles.get(expected, (None,))[0] == "leader" and now_roles[expected][1] == "running"
+                and psql_ok(topology, pg_ports[node_index(topology, expected)])):
             promoted_at = time.monotonic()
             break
         time.sleep(0.2)
-    check(promoted_at is not None, f"{standby} was not promoted within {args.max_outage} s: {roles(topology)}")
+    check(promoted_at is not None, f"{expected} was not leading within {args.max_outage} s: {roles(topology)}")
     if promoted_at:
-        say(f"{standby} promoted {promoted_at - crash_at:.1f} s after the crash")
+        say(f"{expected} {'promoted' if expected == standby else 'primary again'} {promoted_at - crash_at:.1f} s after the crash")
 
     # Recovered: the first acknowledged order sent after the crash and after the last failure.
     def recovery(records):
@@ -414,7 +429,7 @@ def main():
     check(all(ids.values()), "a 201 without an order id")
 
     # -- The audit, on the new primary -------------------------------------------------------
-    new_leader = next((n for n, (r, _) in roles(topology).items() if r == "leader"), standby)
+    new_leader = next((n for n, (r, _) in roles(topology).items() if r == "leader"), expected)
     audit_port = pg_ports[node_index(topology, new_leader)]
     in_recovery = psql(topology, audit_port, "SELECT pg_is_in_recovery()")[0][0]
     check(in_recovery == "f", f"{new_leader} is in recovery")
