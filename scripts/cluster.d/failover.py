@@ -479,8 +479,14 @@ def main():
     sample_acked = rng.sample(sorted(acked), min(args.retry_sample, len(acked)))
     sample_failed = rng.sample(sorted(failed_keys), min(args.retry_sample, len(failed_keys)))
     bodies = {key: body for key, body, _ in records}
-    orders_before = int(psql(topology, audit_port, "SELECT count(*) FROM orders")[0][0])
-    new_keys = [k for k in sample_failed if k not in keys]
+    # One snapshot for both: an order the instance gave up on (503 at its deadline) may still
+    # commit late, and it must be counted on one side only.
+    quoted = ",".join(f"'{k}'" for k in sample_failed) or "''"
+    row = psql(topology, audit_port, f"""
+        SELECT (SELECT count(*) FROM orders),
+               coalesce((SELECT string_agg(key, ',') FROM idempotency_keys WHERE key IN ({quoted})), '')""")[0]
+    orders_before, committed_failed = int(row[0]), set(filter(None, row[1].split(",")))
+    new_keys = [k for k in sample_failed if k not in committed_failed]
     replay_ids = {}
     for round_number in (1, 2):
         for key in sample_acked + sample_failed:
