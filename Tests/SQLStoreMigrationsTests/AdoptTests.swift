@@ -172,4 +172,22 @@ struct AdoptTests {
             #expect(try await runner.verify(expected: nil).isClean)
         }
     }
+
+    @Test("diesel: the versions of __diesel_schema_migrations are adopted, then up and down work")
+    func diesel() async throws {
+        let migrations = try migrations("diesel")
+        try await TestDatabase.withFresh { database in
+            try await applyDirectly(migrations, count: 2, database)
+            try await database.execute(
+                "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            try await database.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000'), ('20240102000000')")
+            let runner = try runner(migrations, database, trackingSchema: nil)
+            #expect(try await runner.adopt(from: .diesel).count == 2)
+            try await runner.up()
+            #expect(try await runner.status().isUpToDate)
+            try await runner.down(to: 0)
+            let left = try await database.tableExists("accounts")
+            #expect(!left)
+        }
+    }
 }

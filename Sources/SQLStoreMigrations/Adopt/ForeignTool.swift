@@ -22,8 +22,10 @@ public struct ForeignTool: Sendable, Hashable, CustomStringConvertible, CaseIter
     public static let dbmate = ForeignTool("dbmate", table: "schema_migrations")
     /// `sqitch.changes`: one row per deployed change, by name.
     public static let sqitch = ForeignTool("sqitch", table: "sqitch.changes")
+    /// `__diesel_schema_migrations(version, run_on)`: one row per applied migration folder.
+    public static let diesel = ForeignTool("diesel", table: "__diesel_schema_migrations")
 
-    public static let allCases: [ForeignTool] = [.golangMigrate, .goose, .flyway, .dbmate, .sqitch]
+    public static let allCases: [ForeignTool] = [.golangMigrate, .goose, .flyway, .dbmate, .sqitch, .diesel]
 
     public init?(name: String) {
         guard let tool = Self.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
@@ -117,6 +119,18 @@ extension ForeignTool {
                 case "BASELINE": history.names.insert("baseline:\(number)")
                 default: if success { history.versions.insert(number) }
                 }
+            }
+        case .diesel:
+            try require(["version", "run_on"])
+            for try await version in try await connection.query(
+                "SELECT version::text FROM \(unescaped: table)", logger: logger
+            ).decode(String.self) {
+                // diesel records the folder name's version part; its digits are the version here.
+                guard let number = Int64(version.filter(\.isNumber)) else {
+                    history.problems.append("diesel version \(version) is not a number")
+                    continue
+                }
+                history.versions.insert(number)
             }
         case .dbmate:
             try require(["version"])
