@@ -190,4 +190,20 @@ struct AdoptTests {
             #expect(!left)
         }
     }
+
+    @Test("sqitch: a change whose last event is a failed deploy is refused")
+    func sqitchFailedDeploy() async throws {
+        let migrations = try migrations("sqitch")
+        try await TestDatabase.withFresh { database in
+            try await database.execute("CREATE SCHEMA sqitch")
+            try await database.execute("CREATE TABLE sqitch.changes (change_id text PRIMARY KEY, change text NOT NULL, project text NOT NULL)")
+            try await database.execute("CREATE TABLE sqitch.events (event text NOT NULL, change text NOT NULL, committed_at timestamptz NOT NULL)")
+            try await database.execute("INSERT INTO sqitch.changes VALUES ('abc', 'accounts', 'accounts')")
+            try await database.execute(
+                "INSERT INTO sqitch.events VALUES ('deploy', 'accounts', now() - interval '1 minute'), ('deploy_fail', 'email', now())")
+            let error = await #expect(throws: MigrationAdoptError.self) { try await runner(migrations, database).adopt(from: .sqitch) }
+            #expect(error?.code == .unfinished)
+            #expect(error?.description.contains("change 'email' failed") == true)
+        }
+    }
 }

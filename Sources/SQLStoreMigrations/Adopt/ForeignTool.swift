@@ -153,6 +153,24 @@ extension ForeignTool {
             ).decode(String.self) {
                 history.names.insert(change)
             }
+            // sqitch.events keeps every deploy and revert; a change whose last event is a failure
+            // was left part-way (its script had no BEGIN/COMMIT of its own, or failed after it).
+            let events = try await connection.query(
+                "SELECT pg_catalog.to_regclass('sqitch.events') IS NOT NULL", logger: logger
+            ).decode(Bool.self)
+            var hasEvents = false
+            for try await exists in events { hasEvents = exists }
+            if hasEvents {
+                for try await change in try await connection.query(
+                    """
+                    SELECT change FROM (
+                        SELECT DISTINCT ON (change) change, event FROM sqitch.events ORDER BY change, committed_at DESC
+                    ) last WHERE event IN ('deploy_fail', 'revert_fail')
+                    """, logger: logger
+                ).decode(String.self) {
+                    history.unfinished.append("change '\(change)' failed in its last deploy or revert (sqitch.events)")
+                }
+            }
         }
         return history
     }
