@@ -48,9 +48,6 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Only to recognise the pool's circuit-breaker error, which PostgresNIO passes through.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
-                // Deadline timers on the event loops the pool already runs on.
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),

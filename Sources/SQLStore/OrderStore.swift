@@ -2,18 +2,24 @@ import Crypto
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// The store: users, products, orders and organizations on PostgreSQL, knowing nothing of HTTP.
 ///
 /// It runs on a `PostgresClient` pool that the caller runs (as a service). Every operation
 /// is one statement where correctness allows, retried on serialization failures, deadlocks and
 /// lock timeouts, and its errors are ``StoreError``s.
-public struct OrderStore: Sendable {
+///
+/// The store is a service too: ``run()`` expires operations past ``RetryPolicy/deadline``. Run it
+/// in the same service group as the pool, after it; while it does not run, operations wait for
+/// the pool as long as it takes, as PostgresNIO's own queries do.
+public struct OrderStore: Sendable, Service {
     public let client: PostgresClient
     let logger: Logger
     var retry: RetryPolicy
     let cursorKey: SymmetricKey
     let connectionLifetime: ConnectionLifetime?
+    let deadlines = DeadlineSweeper()
     /// Whether statements may be prepared once per connection (not behind a transaction pooler).
     let preparesStatements: Bool
 
@@ -35,6 +41,12 @@ public struct OrderStore: Sendable {
         self.retry = retry
         self.cursorKey = SymmetricKey(data: SHA256.hash(data: Data("sqlstore-cursor:\(cursorSecret)".utf8)))
         self.connectionLifetime = connectionMaxLifetime.map(ConnectionLifetime.init(maximum:))
+    }
+
+    /// Expires operations past their deadline until the task is cancelled or the service group
+    /// shuts down gracefully.
+    public func run() async throws {
+        await deadlines.run()
     }
 
     /// Leases a pooled connection for `body`. One past its maximum lifetime is closed once `body`

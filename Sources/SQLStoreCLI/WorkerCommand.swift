@@ -33,7 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 }
                 let group = ServiceGroup(
                     configuration: .init(
-                        services: [.init(service: client)] + workers.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+                        services: [.init(service: client), .init(service: orderStore)] + workers.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
                         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 logger.info("worker running", metadata: ["workers": "\(workers.count)"])
                 try await group.run()

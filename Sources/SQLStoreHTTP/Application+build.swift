@@ -73,7 +73,7 @@ public func buildApplication(
         pooler: database.pooler, logger: logger)
 
     // After the pool, so that a graceful shutdown stops the warmer before the pool drains.
-    var services: [any Service] = [client, database.connectionWarmer(for: client, logger: logger)]
+    var services: [any Service] = [client, database.connectionWarmer(for: client, logger: logger), store]
     services += (0..<configuration.workers).map { _ in OrderWorker(store: store, logger: logger) as any Service }
     if configuration.demo { services.append(DemoSeeder(store: store, logger: logger)) }
 

@@ -24,6 +24,7 @@ func withStore<Result: Sendable>(
             let store = OrderStore(
                 client: client, cursorSecret: "test", retry: retry, connectionMaxLifetime: connectionMaxLifetime,
                 logger: TestDatabase.logger)
+            group.addTask { try await store.run() }
             return try await body(store, database)
         }
     }

@@ -1,6 +1,5 @@
 import Logging
-import NIOCore
-import NIOPosix
+import ServiceLifecycle
 import Synchronization
 import PostgresNIO
 
@@ -69,11 +68,11 @@ extension OrderStore {
                 outcome.settle(.failure(error))
             }
         }
-        let expiry = DeadlineSweeper.shared.add(ContinuousClock.now + deadline) {
+        let expiry = deadlines.add(ContinuousClock.now + deadline) {
             outcome.settle(.failure(StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")))
             work.cancel()
         }
-        defer { DeadlineSweeper.shared.remove(expiry) }
+        defer { deadlines.remove(expiry) }
         return try await withTaskCancellationHandler {
             try await outcome.value
         } onCancel: {
@@ -141,27 +140,22 @@ final class FirstOutcome<Value: Sendable>: Sendable {
     }
 }
 
-/// Expires operations past their deadline with one sweep every 50 ms on an event loop.
+/// Expires operations past their deadline with one sweep every 50 ms, while it runs: the store
+/// runs it as its ``OrderStore/run()``, a service of the application's service group, so that it
+/// starts and stops with the application and nothing runs before or after.
 ///
 /// Not a timer per operation: a cancelled `Task.sleep` keeps its memory until the moment it would
 /// have woken, so under load a per-operation timer holds rate × deadline of them (measured: about
 /// 700 bytes each, 30 MB at 4,500 requests/s with the 10 s deadline). Here an operation costs an
 /// insertion and a removal, and memory follows the operations in flight.
 final class DeadlineSweeper: Sendable {
-    static let shared = DeadlineSweeper()
-    static let interval = TimeAmount.milliseconds(50)
+    static let interval: Duration = .milliseconds(50)
 
     private struct Entry {
         let deadline: ContinuousClock.Instant
         let expire: @Sendable () -> Void
     }
     private let state = Mutex((next: UInt64(0), entries: [UInt64: Entry]()))
-
-    private init() {
-        NIOSingletons.posixEventLoopGroup.any().scheduleRepeatedTask(initialDelay: Self.interval, delay: Self.interval) {
-            [weak self] _ in self?.sweep()
-        }
-    }
 
     /// Registers `expire`, called once `deadline` has passed unless removed first.
     func add(_ deadline: ContinuousClock.Instant, _ expire: @escaping @Sendable () -> Void) -> UInt64 {
@@ -174,6 +168,20 @@ final class DeadlineSweeper: Sendable {
 
     func remove(_ id: UInt64) {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
+
+    /// Sweeps every ``interval`` until the task is cancelled or the service group shuts down.
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: Self.interval)
+                } catch {
+                    return
+                }
+                self.sweep()
+            }
+        }
     }
 
     private func sweep() {
