@@ -31,6 +31,9 @@ public enum LintRule: String, CaseIterable, Sendable {
     case updateAssignsTwice = "update-assigns-twice"
     case wholeTableUpdate = "whole-table-update"
     case newEnumValueInTransaction = "new-enum-value-in-transaction"
+    case domainConstraint = "domain-constraint"
+    case tableWithoutPrimaryKey = "table-without-primary-key"
+    case ddlInDoBlock = "ddl-in-do-block"
 }
 
 extension LintRule {
@@ -99,6 +102,13 @@ extension LintRule {
             return "UPDATE without WHERE of a table that already exists, in a transactional migration"
         case .newEnumValueInTransaction:
             return "an enum value added with ALTER TYPE … ADD VALUE and used later in the same transaction"
+        case .domainConstraint:
+            return "ALTER DOMAIN … ADD CONSTRAINT without NOT VALID, VALIDATE CONSTRAINT or SET NOT NULL on a domain "
+                + "that existing tables use"
+        case .tableWithoutPrimaryKey:
+            return "CREATE TABLE without a primary key"
+        case .ddlInDoBlock:
+            return "a DO block whose body holds schema changes, which lint cannot check"
         }
     }
 
@@ -206,6 +216,17 @@ extension LintRule {
         case .newEnumValueInTransaction:
             return "A value added by ALTER TYPE … ADD VALUE cannot be used until the transaction that added it "
                 + "commits (SQLSTATE 55P04, unsafe use of new value): the migration fails."
+        case .domainConstraint:
+            return "Adding or validating a domain constraint, or SET NOT NULL on a domain, checks every value in every "
+                + "table that uses the domain while holding a SHARE lock on each: their INSERT, UPDATE and DELETE wait "
+                + "until the migration commits. Unlike a table's CHECK, there is no lock-light way to validate it."
+        case .tableWithoutPrimaryKey:
+            return "A table without a primary key (or other replica identity) cannot have its UPDATEs and DELETEs "
+                + "published by logical replication (SQLSTATE 55000), which upgrades, CDC and blue/green switchovers "
+                + "rely on; its rows also have no stable address for the application or for batched backfills."
+        case .ddlInDoBlock:
+            return "Lint reads top-level statements only: the statements a DO block runs (often built with EXECUTE) "
+                + "take the same locks and rewrites, but no rule sees them."
         }
     }
 
@@ -302,6 +323,16 @@ extension LintRule {
         case .newEnumValueInTransaction:
             return "Add the value in one migration and use it in a later one (or mark the adding migration "
                 + "`-- sqlstore:no-transaction`, so that the ADD VALUE commits first)."
+        case .domainConstraint:
+            return "Put the rule on the tables instead: `ALTER TABLE t ADD CONSTRAINT c CHECK (…) NOT VALID`, then "
+                + "`VALIDATE CONSTRAINT c` in a later migration (reads and writes go on). Constrain domains when "
+                + "creating them, before any table uses them."
+        case .tableWithoutPrimaryKey:
+            return "Give every table a primary key (`id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`, or the "
+                + "natural key); a log table that truly needs none can acknowledge the finding."
+        case .ddlInDoBlock:
+            return "Write the schema changes as top-level statements, where lint and reviewers see them; if the block "
+                + "must stay, review its statements against docs/lint.md and acknowledge the finding."
         }
     }
 }
@@ -312,7 +343,7 @@ extension LintRule {
     public var severity: LintSeverity {
         switch self {
         case .mixedNoTransaction, .concurrentlyIfNotExists, .missingDown, .nonIdempotentDown, .duplicateIndex,
-            .dropNotNull:
+            .dropNotNull, .tableWithoutPrimaryKey, .ddlInDoBlock:
             return .warning
         default:
             return .error

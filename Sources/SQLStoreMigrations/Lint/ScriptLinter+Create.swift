@@ -64,6 +64,31 @@ extension ScriptLinter {
         for element in tokens.splitByCommas(next + 1..<end - 1) {
             tableElement(statement, element, table: table)
         }
+        checkPrimaryKey(statement, table: table, elements: next + 1..<end - 1, start: start)
+    }
+
+    /// table-without-primary-key: a new permanent table with a column list, no PRIMARY KEY, no
+    /// LIKE or INHERITS (which may bring one), and no ADD PRIMARY KEY later in the file.
+    mutating func checkPrimaryKey(_ statement: LintStatement, table: String, elements: Range<Int>, start: Int) {
+        let tokens = statement.tokens
+        guard !isDown, !(1..<start).contains(where: { ["TEMP", "TEMPORARY"].contains(tokens.word(at: $0)) }),
+            !tokens.contains(["PRIMARY", "KEY"], in: elements),
+            !tokens.splitByCommas(elements).contains(where: { tokens.isWord($0.lowerBound, "LIKE") }),
+            !tokens.containsTopLevel(["INHERITS"]), !laterAddsPrimaryKey(to: table, after: statement)
+        else { return }
+        flag(
+            .tableWithoutPrimaryKey,
+            "table \(table) has no primary key: logical replication cannot publish its UPDATEs and DELETEs, and its "
+                + "rows have no stable address", at: statement)
+    }
+
+    func laterAddsPrimaryKey(to table: String, after statement: LintStatement) -> Bool {
+        script.statements.dropFirst(statement.position + 1).contains { later in
+            let tokens = SkeletonTokens(later.skeleton)
+            guard tokens.matches(["ALTER", "TABLE"], at: 0) else { return false }
+            let index = tokens.skipping(["ONLY"], at: tokens.skipping(["IF", "EXISTS"], at: 2))
+            return tokens.qualifiedName(at: index)?.name == table && tokens.contains(["PRIMARY", "KEY"])
+        }
     }
 
     /// A column definition or table constraint of CREATE TABLE.

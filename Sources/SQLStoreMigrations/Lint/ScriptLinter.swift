@@ -60,6 +60,7 @@ struct ScriptLinter {
             case "LOCK": lockTable(statement)
             case "REFRESH": refresh(statement)
             case "UPDATE": update(statement)
+            case "DO": doBlock(statement)
             default: break
             }
         }
