@@ -21,12 +21,15 @@ extension MigrateCommand {
         @Option(name: .customLong("rule"), help: "Apply only this rule (repeatable).") var onlyRules: [String] = []
         @Option(name: .customLong("exclude-rule"), help: "Do not apply this rule (repeatable).")
         var excludedRules: [String] = []
+        @Option(name: .customLong("enable-rule"), help: "Apply this opt-in (style) rule too (repeatable).")
+        var enabledRules: [String] = []
 
         func run() async throws {
             if rules {
                 for rule in LintRule.allCases {
                     print(
-                        "\(rule.rawValue) (\(rule.severity.rawValue)): \(rule.summary)\n  why: \(rule.explanation)\n"
+                        "\(rule.rawValue) (\(rule.isOptIn ? "opt-in, " : "")\(rule.severity.rawValue)): \(rule.summary)\n"
+                            + "  why: \(rule.explanation)\n"
                             + "  instead: \(rule.safeAlternative)\n")
                 }
                 return
@@ -52,7 +55,8 @@ extension MigrateCommand {
             if !report.findings.isEmpty { throw ExitCode(1) }
         }
 
-        /// `--rule` narrows the rules to those named; `--exclude-rule` removes rules.
+        /// `--rule` narrows the rules to those named (opt-in ones included); `--enable-rule` adds
+        /// opt-in rules to the default set; `--exclude-rule` removes rules.
         func selectedRules() throws -> Set<LintRule> {
             func parse(_ names: [String]) throws -> Set<LintRule> {
                 Set(
@@ -65,7 +69,7 @@ extension MigrateCommand {
                     })
             }
             let base = onlyRules.isEmpty ? LintRule.defaultRules : try parse(onlyRules)
-            return base.subtracting(try parse(excludedRules))
+            return base.union(try parse(enabledRules)).subtracting(try parse(excludedRules))
         }
     }
 }

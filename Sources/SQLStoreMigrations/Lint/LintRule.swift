@@ -34,6 +34,12 @@ public enum LintRule: String, CaseIterable, Sendable {
     case domainConstraint = "domain-constraint"
     case tableWithoutPrimaryKey = "table-without-primary-key"
     case ddlInDoBlock = "ddl-in-do-block"
+    case styleChar = "style-char"
+    case styleSerial = "style-serial"
+    case styleIntPrimaryKey = "style-int-primary-key"
+    case styleTimestamp = "style-timestamp"
+    case styleVarchar = "style-varchar"
+    case identifierTooLong = "identifier-too-long"
 }
 
 extension LintRule {
@@ -109,6 +115,18 @@ extension LintRule {
             return "CREATE TABLE without a primary key"
         case .ddlInDoBlock:
             return "a DO block whose body holds schema changes, which lint cannot check"
+        case .styleChar:
+            return "a char(n) column"
+        case .styleSerial:
+            return "a serial, bigserial or smallserial column"
+        case .styleIntPrimaryKey:
+            return "a primary key of type int, smallint or serial"
+        case .styleTimestamp:
+            return "a timestamp column without time zone"
+        case .styleVarchar:
+            return "a varchar(n) column"
+        case .identifierTooLong:
+            return "an identifier longer than 63 bytes"
         }
     }
 
@@ -227,6 +245,24 @@ extension LintRule {
         case .ddlInDoBlock:
             return "Lint reads top-level statements only: the statements a DO block runs (often built with EXECUTE) "
                 + "take the same locks and rewrites, but no rule sees them."
+        case .styleChar:
+            return "char(n) pads every value with spaces to n characters, stores the padding, and drops it again in "
+                + "comparisons and casts: more space and surprising equality, for no check text with a length CHECK lacks."
+        case .styleSerial:
+            return "serial is a sequence, a default and an ownership link made by hand: its sequence needs separate "
+                + "grants and is easy to desynchronise; identity columns are the standard, self-contained form."
+        case .styleIntPrimaryKey:
+            return "An int key runs out at 2147483647 (SQLSTATE 22003 on the next insert), and widening a key later "
+                + "rewrites the table and every table referencing it."
+        case .styleTimestamp:
+            return "timestamp without time zone stores the wall-clock reading and ignores the session's TimeZone: "
+                + "the same instant written by sessions in two zones is stored as two different values."
+        case .styleVarchar:
+            return "varchar(n) is text with a length check that only a rewrite-free widening can change, and whose "
+                + "narrowing rewrites; text with a named CHECK constraint can be changed NOT VALID and validated later."
+        case .identifierTooLong:
+            return "PostgreSQL truncates identifiers to 63 bytes (with only a NOTICE): two long names sharing their "
+                + "first 63 bytes collide, and code using the full name does not find the object's real name."
         }
     }
 
@@ -333,6 +369,18 @@ extension LintRule {
         case .ddlInDoBlock:
             return "Write the schema changes as top-level statements, where lint and reviewers see them; if the block "
                 + "must stay, review its statements against docs/lint.md and acknowledge the finding."
+        case .styleChar:
+            return "Use text (with `CHECK (length(col) = n)` if the length matters)."
+        case .styleSerial:
+            return "Use `BIGINT GENERATED ALWAYS AS IDENTITY` (or BY DEFAULT)."
+        case .styleIntPrimaryKey:
+            return "Use BIGINT keys (`id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`) from the start."
+        case .styleTimestamp:
+            return "Use timestamptz (timestamp with time zone), which stores an instant."
+        case .styleVarchar:
+            return "Use text with a named CHECK constraint (`CONSTRAINT name_length CHECK (length(name) <= 255)`)."
+        case .identifierTooLong:
+            return "Keep identifiers within 63 bytes (ASCII characters are one byte each)."
         }
     }
 }
@@ -343,7 +391,8 @@ extension LintRule {
     public var severity: LintSeverity {
         switch self {
         case .mixedNoTransaction, .concurrentlyIfNotExists, .missingDown, .nonIdempotentDown, .duplicateIndex,
-            .dropNotNull, .tableWithoutPrimaryKey, .ddlInDoBlock:
+            .dropNotNull, .tableWithoutPrimaryKey, .ddlInDoBlock, .styleChar, .styleSerial, .styleIntPrimaryKey,
+            .styleTimestamp, .styleVarchar, .identifierTooLong:
             return .warning
         default:
             return .error
@@ -353,6 +402,16 @@ extension LintRule {
     /// The rule's section of `docs/lint.md`, relative to the repository's root.
     public var documentationPath: String { "docs/lint.md#\(rawValue)" }
 
-    /// The rules a plain `sqlstore migrate lint` applies.
-    public static var defaultRules: Set<LintRule> { Set(allCases) }
+    /// Style rules: off unless asked for (`--rule`, `--enable-rule`, ``MigrationLinter/init(rules:)``).
+    public var isOptIn: Bool {
+        switch self {
+        case .styleChar, .styleSerial, .styleIntPrimaryKey, .styleTimestamp, .styleVarchar, .identifierTooLong:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The rules a plain `sqlstore migrate lint` applies: every rule that is not opt-in.
+    public static var defaultRules: Set<LintRule> { Set(allCases.filter { !$0.isOptIn }) }
 }

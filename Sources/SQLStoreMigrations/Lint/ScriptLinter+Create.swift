@@ -128,7 +128,9 @@ extension ScriptLinter {
         {
             if let close = tokens.closingParenthesis(from: typeEnd) { typeEnd = close } else { typeEnd += 1 }
         }
-        schema.columnTypes[table, default: [:]][column] = tokens.typeName(range.lowerBound..<typeEnd)
+        let type = tokens.typeName(range.lowerBound..<typeEnd)
+        schema.columnTypes[table, default: [:]][column] = type
+        checkStyle(statement, table: table, column: column, type: type)
         var buildsIndex = false
         var depth = 0
         var name: String?
@@ -141,6 +143,7 @@ extension ScriptLinter {
                 let kind: SchemaModel.ConstraintKind? =
                     tokens.matches(["PRIMARY", "KEY"], at: index)
                     ? .primaryKey : tokens.isWord(index, "UNIQUE") ? .unique : nil
+                if kind == .primaryKey { checkKeyType(statement, table: table, columns: [column]) }
                 if let kind {
                     buildsIndex = true
                     addConstraintIndex(statement, kind, name: name, table: table, columns: [column])
@@ -173,6 +176,7 @@ extension ScriptLinter {
         index = tokens.skipping(["NULLS", "NOT", "DISTINCT"], at: index)
         index = tokens.skipping(["NULLS", "DISTINCT"], at: index)
         guard let (columns, _) = tokens.columnList(at: index) else { return }
+        if kind == .primaryKey { checkKeyType(statement, table: table, columns: columns.compactMap { $0 }) }
         addConstraintIndex(statement, kind, name: name, table: table, columns: columns)
     }
 

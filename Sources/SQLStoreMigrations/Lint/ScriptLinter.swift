@@ -50,6 +50,7 @@ struct ScriptLinter {
                     "\(what) cannot run inside a transaction block, and this migration runs in one; "
                         + "move it to a migration marked -- sqlstore:no-transaction", at: statement)
             }
+            if !isDown { checkIdentifierLengths(statement) }
             switch statement.tokens.word(at: 0) {
             case "CREATE": create(statement)
             case "DROP": drop(statement)
