@@ -62,6 +62,15 @@ struct LintCommandTests {
         let only = try await lint(["--dir", folder.url.path, "--rule", "missing-down,index-without-concurrently"])
         #expect(only.status == 1)
         #expect(only.output.contains("[index-without-concurrently]"))
+
+        let style = try MigrationFolder([
+            "001_users.up.sql": "CREATE TABLE users (id BIGINT PRIMARY KEY, code CHAR(3));",
+            "001_users.down.sql": "DROP TABLE IF EXISTS users;",
+        ])
+        #expect(try await lint(["--dir", style.url.path]).status == 0, "style rules are opt-in")
+        let enabled = try await lint(["--dir", style.url.path, "--enable-rule", "style-char"])
+        #expect(enabled.status == 1)
+        #expect(enabled.output.contains("warning [style-char]"), "\(enabled.output)")
     }
 
     @Test("--format json, github and sarif print only the document, and keep the exit status")
