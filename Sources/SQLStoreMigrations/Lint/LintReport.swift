@@ -50,7 +50,10 @@ public struct LintReport: Sendable {
             lines.append(
                 "\(path(of: finding)):\(finding.line):\(finding.column): \(finding.severity.rawValue) "
                     + "[\(finding.rule.rawValue)] \(finding.message)")
-            if !finding.excerpt.isEmpty { lines.append("  | \(finding.excerpt)") }
+            if !finding.excerpt.isEmpty {
+                lines.append("  | \(finding.excerpt)")
+                if let marker = Self.marker(for: finding) { lines.append("  | \(marker)") }
+            }
             lines.append("  why: \(finding.rule.explanation)")
             lines.append("  instead: \(finding.rule.safeAlternative)")
             lines.append("  see: \(finding.rule.documentationPath)")
@@ -64,6 +67,17 @@ public struct LintReport: Sendable {
                     + "\(findings.count - errors) warning(s)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Carets under the clause the finding is about, when the statement's first line holds it:
+    /// `             ^^^^^^^^^^` under `DROP INDEX` for drop-index-without-concurrently.
+    static func marker(for finding: LintFinding) -> String? {
+        for clause in finding.rule.clauses {
+            guard let range = finding.excerpt.range(of: clause, options: .caseInsensitive) else { continue }
+            let offset = finding.excerpt.distance(from: finding.excerpt.startIndex, to: range.lowerBound)
+            return String(repeating: " ", count: offset) + String(repeating: "^", count: clause.count)
+        }
+        return nil
     }
 
     // MARK: json

@@ -415,3 +415,41 @@ extension LintRule {
     /// The rules a plain `sqlstore migrate lint` applies: every rule that is not opt-in.
     public static var defaultRules: Set<LintRule> { Set(allCases.filter { !$0.isOptIn }) }
 }
+
+extension LintRule {
+    /// The words of a statement this rule is about, most specific first, for marking them in
+    /// text output. Empty for rules about a whole file or statement.
+    var clauses: [String] {
+        switch self {
+        case .indexWithoutConcurrently: return ["CREATE UNIQUE INDEX", "CREATE INDEX", "UNIQUE", "PRIMARY KEY", "REINDEX"]
+        case .concurrentlyInTransaction: return ["CONCURRENTLY", "VACUUM", "DATABASE", "TABLESPACE", "ALTER SYSTEM"]
+        case .concurrentlyIfNotExists: return ["IF NOT EXISTS"]
+        case .volatileDefault: return ["DEFAULT", "SERIAL", "IDENTITY", "STORED"]
+        case .setNotNull: return ["SET NOT NULL"]
+        case .columnTypeChange: return ["TYPE"]
+        case .constraintWithoutNotValid: return ["VALIDATE CONSTRAINT", "FOREIGN KEY", "REFERENCES", "CHECK"]
+        case .securityDefinerSearchPath: return ["SECURITY DEFINER"]
+        case .dropIndexWithoutConcurrently: return ["DROP INDEX"]
+        case .notNullWithoutDefault: return ["NOT NULL"]
+        case .breakingDrop: return ["DROP COLUMN", "DROP TABLE", "DROP SCHEMA", "DROP DATABASE", "DROP"]
+        case .breakingRename: return ["RENAME VALUE", "RENAME COLUMN", "RENAME"]
+        case .dropNotNull: return ["DROP NOT NULL"]
+        case .truncate: return ["TRUNCATE"]
+        case .setUnlogged: return ["SET UNLOGGED", "SET LOGGED"]
+        case .tableRewrite: return ["VACUUM", "CLUSTER"]
+        case .lockTable: return ["LOCK"]
+        case .refreshWithoutConcurrently: return ["REFRESH MATERIALIZED VIEW"]
+        case .concurrentlyOnPartitionedTable: return ["CONCURRENTLY"]
+        case .detachPartitionWithoutConcurrently: return ["DETACH PARTITION"]
+        case .exclusionConstraint: return ["EXCLUDE"]
+        case .wholeTableUpdate: return ["UPDATE"]
+        case .domainConstraint: return ["ADD CONSTRAINT", "VALIDATE CONSTRAINT", "SET NOT NULL"]
+        case .ddlInDoBlock: return ["DO"]
+        case .styleChar: return ["CHAR"]
+        case .styleSerial: return ["SERIAL"]
+        case .styleTimestamp: return ["TIMESTAMP"]
+        case .styleVarchar: return ["VARCHAR"]
+        default: return []
+        }
+    }
+}
