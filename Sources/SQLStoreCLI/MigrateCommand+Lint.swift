@@ -23,6 +23,12 @@ extension MigrateCommand {
         var excludedRules: [String] = []
         @Option(name: .customLong("enable-rule"), help: "Apply this opt-in (style) rule too (repeatable).")
         var enabledRules: [String] = []
+        @Argument(
+            help: """
+                Lint only these NNN_name.up.sql/.down.sql files (or - for SQL on standard input, as the next \
+                migration), with the migrations of --dir as context.
+                """)
+        var files: [String] = []
 
         func run() async throws {
             if rules {
@@ -44,15 +50,56 @@ extension MigrateCommand {
                 outputFormat = parsed
                 let selected = try selectedRules()
                 let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
-                let migrations = try MigrationSource.load(directory: directory)
-                let findings = MigrationLinter(rules: selected).lint(migrations)
-                report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
+                if files.isEmpty {
+                    let migrations = try MigrationSource.load(directory: directory)
+                    let findings = MigrationLinter(rules: selected).lint(migrations)
+                    report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
+                } else {
+                    report = try lintFiles(context: directory, rules: selected)
+                }
             } catch {
                 printError("error: lint could not run: \(describeLintFailure(error))")
                 throw ExitCode(2)
             }
             print(report.render(outputFormat), terminator: "")
             if !report.findings.isEmpty { throw ExitCode(1) }
+        }
+
+        /// Lints `files` in the history of `context`: a copy of the folder with the files written
+        /// over it (standard input as the next version), loaded and validated as `up` would, and
+        /// reports the given files' findings only.
+        func lintFiles(context: URL, rules: Set<LintRule>) throws -> LintReport {
+            let fileManager = FileManager.default
+            let work = fileManager.temporaryDirectory.appendingPathComponent("sqlstore-lint-\(UUID().uuidString)")
+            try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? fileManager.removeItem(at: work) }
+            for name in try fileManager.contentsOfDirectory(atPath: context.path) where name.hasSuffix(".sql") {
+                try fileManager.copyItem(at: context.appendingPathComponent(name), to: work.appendingPathComponent(name))
+            }
+            var paths: [String: String] = [:]
+            var selected = rules
+            for file in files {
+                if file == "-" {
+                    let next = (try MigrationSource.load(directory: work).map(\.version).max() ?? 0) + 1
+                    let name = String(format: "%03lld_stdin.up.sql", next)
+                    let sql = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                    try sql.write(to: work.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                    paths[name] = "-"
+                    selected.remove(.missingDown)
+                } else {
+                    let url = URL(fileURLWithPath: file)
+                    guard fileManager.fileExists(atPath: url.path) else {
+                        throw LintUsageError("\(file): no such file")
+                    }
+                    let name = url.lastPathComponent
+                    try? fileManager.removeItem(at: work.appendingPathComponent(name))
+                    try fileManager.copyItem(at: url, to: work.appendingPathComponent(name))
+                    paths[name] = file
+                }
+            }
+            let migrations = try MigrationSource.load(directory: work)
+            let findings = MigrationLinter(rules: selected).lint(migrations).filter { paths[$0.file] != nil }
+            return LintReport(findings: findings, migrationCount: paths.count, directory: dir, paths: paths)
         }
 
         /// `--rule` narrows the rules to those named (opt-in ones included); `--enable-rule` adds

@@ -97,4 +97,19 @@ struct LintCommandTests {
         let (status, output) = try await lint([])
         #expect(status == 0, "\(output)")
     }
+
+    @Test("a file given on its own is linted with the folder's earlier migrations as context, and shown by its path")
+    func singleFile() async throws {
+        let folder = try Self.folder(index: "SELECT 1;")
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("lint-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let file = outside.appendingPathComponent("003_drop_email.up.sql")
+        try "ALTER TABLE users DROP COLUMN email;".write(to: file, atomically: true, encoding: .utf8)
+        let (status, output) = try await lint(["--dir", folder.url.path, "--exclude-rule", "missing-down", file.path])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("\(file.path):1:1: error [breaking-drop] DROP COLUMN users.email"), "\(output)")
+        #expect(!output.contains("001_users"), "only the given file's findings")
+        #expect(try await lint(["--dir", folder.url.path, "/nonexistent/004_x.up.sql"]).status == 2)
+    }
 }

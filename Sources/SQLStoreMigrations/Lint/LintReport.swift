@@ -21,14 +21,19 @@ public struct LintReport: Sendable {
     /// The folder the files are in, as the user gave it; nil for the migrations built into sqlstore.
     public let directory: String?
 
-    public init(findings: [LintFinding], migrationCount: Int, directory: String?) {
+    /// File name → the path to show for it, for files given one by one (`-` for standard input).
+    public let paths: [String: String]
+
+    public init(findings: [LintFinding], migrationCount: Int, directory: String?, paths: [String: String] = [:]) {
         self.findings = findings
         self.migrationCount = migrationCount
         self.directory = directory
+        self.paths = paths
     }
 
     /// The path of a finding's file as shown: `migrations/012_x.up.sql` for `--dir migrations`.
     public func path(of finding: LintFinding) -> String {
+        if let given = paths[finding.file] { return given }
         guard let directory, !directory.isEmpty, directory != "." else { return finding.file }
         return directory.hasSuffix("/") ? directory + finding.file : directory + "/" + finding.file
     }
