@@ -29,6 +29,8 @@ extension MigrateCommand {
                 migration), with the migrations of --dir as context.
                 """)
         var files: [String] = []
+        @Option(help: "Lint only the migration files of --dir that git shows as added since this revision.")
+        var changedSince: String?
 
         func run() async throws {
             if rules {
@@ -50,7 +52,14 @@ extension MigrateCommand {
                 outputFormat = parsed
                 let selected = try selectedRules()
                 let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
-                if files.isEmpty {
+                if let changedSince {
+                    guard let dir else { throw LintUsageError("--changed-since needs --dir, the folder git tracks") }
+                    let added = try Self.addedFiles(in: dir, since: changedSince)
+                    let lintFiles = Lint(copying: self, files: added.map { dir + "/" + $0 })
+                    report = added.isEmpty
+                        ? LintReport(findings: [], migrationCount: 0, directory: dir)
+                        : try lintFiles.lintFiles(context: directory, rules: selected)
+                } else if files.isEmpty {
                     let migrations = try MigrationSource.load(directory: directory)
                     let findings = MigrationLinter(rules: selected).lint(migrations)
                     report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
@@ -63,6 +72,32 @@ extension MigrateCommand {
             }
             print(report.render(outputFormat), terminator: "")
             if !report.findings.isEmpty { throw ExitCode(1) }
+        }
+
+        init() {}
+
+        /// This command with `files` instead of its own.
+        init(copying other: Lint, files: [String]) {
+            self = other
+            self.files = files
+        }
+
+        /// The `.sql` files under `dir` that `git diff --diff-filter=A REF` lists: added since
+        /// REF, committed or not (untracked files are not seen by git diff).
+        static func addedFiles(in dir: String, since revision: String) throws -> [String] {
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            git.arguments = ["git", "-C", dir, "diff", "--name-only", "--diff-filter=A", "--relative", revision, "--", "."]
+            let output = Pipe()
+            git.standardOutput = output
+            try git.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            git.waitUntilExit()
+            guard git.terminationStatus == 0 else {
+                throw LintUsageError("git diff --name-only \(revision) failed in \(dir) (status \(git.terminationStatus))")
+            }
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+                .filter { $0.hasSuffix(".sql") && !$0.contains("/") }
         }
 
         /// Lints `files` in the history of `context`: a copy of the folder with the files written

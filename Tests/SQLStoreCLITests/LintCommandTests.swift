@@ -112,4 +112,29 @@ struct LintCommandTests {
         #expect(!output.contains("001_users"), "only the given file's findings")
         #expect(try await lint(["--dir", folder.url.path, "/nonexistent/004_x.up.sql"]).status == 2)
     }
+
+    @Test("--changed-since lints only the migrations git shows as added since the revision")
+    func changedSince() async throws {
+        let folder = try Self.folder()  // 002 has a finding, committed first
+        func git(_ arguments: [String]) async throws {
+            let process = try ChildProcess(
+                "/usr/bin/git",
+                ["-C", folder.url.path, "-c", "user.email=lint@example.com", "-c", "user.name=lint"] + arguments)
+            #expect(try await process.wait() == 0, "\(process.output)")
+        }
+        try await git(["init", "-q", "."])
+        try await git(["add", "."])
+        try await git(["commit", "-qm", "base"])
+        try folder.write("003_drop.up.sql", "ALTER TABLE users DROP COLUMN email;")
+        try folder.write("003_drop.down.sql", "SELECT 1;")
+        try await git(["add", "."])
+        try await git(["commit", "-qm", "drop"])
+
+        let (status, output) = try await lint(["--dir", folder.url.path, "--changed-since", "HEAD~1"])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("003_drop.up.sql:1:1: error [breaking-drop]"))
+        #expect(!output.contains("002_index"), "the earlier migration's finding is not this change's")
+        #expect(try await lint(["--dir", folder.url.path, "--changed-since", "HEAD"]).status == 0)
+        #expect(try await lint(["--dir", folder.url.path, "--changed-since", "no-such-revision"]).status == 2)
+    }
 }
