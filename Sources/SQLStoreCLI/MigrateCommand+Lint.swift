@@ -21,12 +21,23 @@ extension MigrateCommand {
         @Option(name: .customLong("rule"), help: "Apply only this rule (repeatable).") var onlyRules: [String] = []
         @Option(name: .customLong("exclude-rule"), help: "Do not apply this rule (repeatable).")
         var excludedRules: [String] = []
+        @Option(name: .customLong("enable-rule"), help: "Apply this opt-in (style) rule too (repeatable).")
+        var enabledRules: [String] = []
+        @Argument(
+            help: """
+                Lint only these NNN_name.up.sql/.down.sql files (or - for SQL on standard input, as the next \
+                migration), with the migrations of --dir as context.
+                """)
+        var files: [String] = []
+        @Option(help: "Lint only the migration files of --dir that git shows as added since this revision.")
+        var changedSince: String?
 
         func run() async throws {
             if rules {
                 for rule in LintRule.allCases {
                     print(
-                        "\(rule.rawValue) (\(rule.severity.rawValue)): \(rule.summary)\n  why: \(rule.explanation)\n"
+                        "\(rule.rawValue) (\(rule.isOptIn ? "opt-in, " : "")\(rule.severity.rawValue)): \(rule.summary)\n"
+                            + "  why: \(rule.explanation)\n"
                             + "  instead: \(rule.safeAlternative)\n")
                 }
                 return
@@ -41,9 +52,20 @@ extension MigrateCommand {
                 outputFormat = parsed
                 let selected = try selectedRules()
                 let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
-                let migrations = try MigrationSource.load(directory: directory)
-                let findings = MigrationLinter(rules: selected).lint(migrations)
-                report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
+                if let changedSince {
+                    guard let dir else { throw LintUsageError("--changed-since needs --dir, the folder git tracks") }
+                    let added = try Self.addedFiles(in: dir, since: changedSince)
+                    let lintFiles = Lint(copying: self, files: added.map { dir + "/" + $0 })
+                    report = added.isEmpty
+                        ? LintReport(findings: [], migrationCount: 0, directory: dir)
+                        : try lintFiles.lintFiles(context: directory, rules: selected)
+                } else if files.isEmpty {
+                    let migrations = try MigrationSource.load(directory: directory)
+                    let findings = MigrationLinter(rules: selected).lint(migrations)
+                    report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
+                } else {
+                    report = try lintFiles(context: directory, rules: selected)
+                }
             } catch {
                 printError("error: lint could not run: \(describeLintFailure(error))")
                 throw ExitCode(2)
@@ -52,7 +74,71 @@ extension MigrateCommand {
             if !report.findings.isEmpty { throw ExitCode(1) }
         }
 
-        /// `--rule` narrows the rules to those named; `--exclude-rule` removes rules.
+        init() {}
+
+        /// This command with `files` instead of its own.
+        init(copying other: Lint, files: [String]) {
+            self = other
+            self.files = files
+        }
+
+        /// The `.sql` files under `dir` that `git diff --diff-filter=A REF` lists: added since
+        /// REF, committed or not (untracked files are not seen by git diff).
+        static func addedFiles(in dir: String, since revision: String) throws -> [String] {
+            let git = Process()
+            git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            git.arguments = ["git", "-C", dir, "diff", "--name-only", "--diff-filter=A", "--relative", revision, "--", "."]
+            let output = Pipe()
+            git.standardOutput = output
+            try git.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            git.waitUntilExit()
+            guard git.terminationStatus == 0 else {
+                throw LintUsageError("git diff --name-only \(revision) failed in \(dir) (status \(git.terminationStatus))")
+            }
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+                .filter { $0.hasSuffix(".sql") && !$0.contains("/") }
+        }
+
+        /// Lints `files` in the history of `context`: a copy of the folder with the files written
+        /// over it (standard input as the next version), loaded and validated as `up` would, and
+        /// reports the given files' findings only.
+        func lintFiles(context: URL, rules: Set<LintRule>) throws -> LintReport {
+            let fileManager = FileManager.default
+            let work = fileManager.temporaryDirectory.appendingPathComponent("sqlstore-lint-\(UUID().uuidString)")
+            try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? fileManager.removeItem(at: work) }
+            for name in try fileManager.contentsOfDirectory(atPath: context.path) where name.hasSuffix(".sql") {
+                try fileManager.copyItem(at: context.appendingPathComponent(name), to: work.appendingPathComponent(name))
+            }
+            var paths: [String: String] = [:]
+            var selected = rules
+            for file in files {
+                if file == "-" {
+                    let next = (try MigrationSource.load(directory: work).map(\.version).max() ?? 0) + 1
+                    let name = String(format: "%03lld_stdin.up.sql", next)
+                    let sql = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                    try sql.write(to: work.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                    paths[name] = "-"
+                    selected.remove(.missingDown)
+                } else {
+                    let url = URL(fileURLWithPath: file)
+                    guard fileManager.fileExists(atPath: url.path) else {
+                        throw LintUsageError("\(file): no such file")
+                    }
+                    let name = url.lastPathComponent
+                    try? fileManager.removeItem(at: work.appendingPathComponent(name))
+                    try fileManager.copyItem(at: url, to: work.appendingPathComponent(name))
+                    paths[name] = file
+                }
+            }
+            let migrations = try MigrationSource.load(directory: work)
+            let findings = MigrationLinter(rules: selected).lint(migrations).filter { paths[$0.file] != nil }
+            return LintReport(findings: findings, migrationCount: paths.count, directory: dir, paths: paths)
+        }
+
+        /// `--rule` narrows the rules to those named (opt-in ones included); `--enable-rule` adds
+        /// opt-in rules to the default set; `--exclude-rule` removes rules.
         func selectedRules() throws -> Set<LintRule> {
             func parse(_ names: [String]) throws -> Set<LintRule> {
                 Set(
@@ -65,7 +151,7 @@ extension MigrateCommand {
                     })
             }
             let base = onlyRules.isEmpty ? LintRule.defaultRules : try parse(onlyRules)
-            return base.subtracting(try parse(excludedRules))
+            return base.union(try parse(enabledRules)).subtracting(try parse(excludedRules))
         }
     }
 }

@@ -63,6 +63,15 @@ struct LintCommandTests {
         let only = try await lint(["--dir", folder.url.path, "--rule", "missing-down,index-without-concurrently"])
         #expect(only.status == 1)
         #expect(only.output.contains("[index-without-concurrently]"))
+
+        let style = try MigrationFolder([
+            "001_users.up.sql": "CREATE TABLE users (id BIGINT PRIMARY KEY, code CHAR(3));",
+            "001_users.down.sql": "DROP TABLE IF EXISTS users;",
+        ])
+        #expect(try await lint(["--dir", style.url.path]).status == 0, "style rules are opt-in")
+        let enabled = try await lint(["--dir", style.url.path, "--enable-rule", "style-char"])
+        #expect(enabled.status == 1)
+        #expect(enabled.output.contains("warning [style-char]"), "\(enabled.output)")
     }
 
     @Test("--format json, github and sarif print only the document, and keep the exit status")
@@ -88,5 +97,45 @@ struct LintCommandTests {
     func shippedMigrations() async throws {
         let (status, output) = try await lint([])
         #expect(status == 0, "\(output)")
+    }
+
+    @Test("a file given on its own is linted with the folder's earlier migrations as context, and shown by its path")
+    func singleFile() async throws {
+        let folder = try Self.folder(index: "SELECT 1;")
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("lint-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let file = outside.appendingPathComponent("003_drop_email.up.sql")
+        try "ALTER TABLE users DROP COLUMN email;".write(to: file, atomically: true, encoding: .utf8)
+        let (status, output) = try await lint(["--dir", folder.url.path, "--exclude-rule", "missing-down", file.path])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("\(file.path):1:1: error [breaking-drop] DROP COLUMN users.email"), "\(output)")
+        #expect(!output.contains("001_users"), "only the given file's findings")
+        #expect(try await lint(["--dir", folder.url.path, "/nonexistent/004_x.up.sql"]).status == 2)
+    }
+
+    @Test("--changed-since lints only the migrations git shows as added since the revision")
+    func changedSince() async throws {
+        let folder = try Self.folder()  // 002 has a finding, committed first
+        func git(_ arguments: [String]) async throws {
+            let process = try ChildProcess(
+                "/usr/bin/git",
+                ["-C", folder.url.path, "-c", "user.email=lint@example.com", "-c", "user.name=lint"] + arguments)
+            #expect(try await process.wait() == 0, "\(process.output)")
+        }
+        try await git(["init", "-q", "."])
+        try await git(["add", "."])
+        try await git(["commit", "-qm", "base"])
+        try folder.write("003_drop.up.sql", "ALTER TABLE users DROP COLUMN email;")
+        try folder.write("003_drop.down.sql", "SELECT 1;")
+        try await git(["add", "."])
+        try await git(["commit", "-qm", "drop"])
+
+        let (status, output) = try await lint(["--dir", folder.url.path, "--changed-since", "HEAD~1"])
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("003_drop.up.sql:1:1: error [breaking-drop]"))
+        #expect(!output.contains("002_index"), "the earlier migration's finding is not this change's")
+        #expect(try await lint(["--dir", folder.url.path, "--changed-since", "HEAD"]).status == 0)
+        #expect(try await lint(["--dir", folder.url.path, "--changed-since", "no-such-revision"]).status == 2)
     }
 }

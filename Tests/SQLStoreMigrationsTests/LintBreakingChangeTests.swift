@@ -51,6 +51,24 @@ struct LintBreakingChangeTests {
         }
     }
 
+    @Test("breaking-drop and breaking-rename: after a schema's drop or rename, queries naming it fail")
+    func schemaChangesBreakQueries() async throws {
+        #expect(try LintFixture.rules("DROP SCHEMA IF EXISTS billing CASCADE;") == [.breakingDrop])
+        #expect(try LintFixture.rules("ALTER SCHEMA billing RENAME TO invoicing;") == [.breakingRename])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                "CREATE SCHEMA billing", "CREATE TABLE billing.invoices (id BIGINT PRIMARY KEY)", in: database)
+            let oldQuery = "SELECT count(*) FROM billing.invoices"
+            #expect(try await LintFixture.sqlState(of: oldQuery, in: database) == nil)
+            try await LintFixture.run("ALTER SCHEMA billing RENAME TO invoicing", in: database)
+            let renamed = try await LintFixture.sqlState(of: oldQuery, in: database)
+            #expect(renamed == "42P01" || renamed == "3F000", "\(renamed ?? "no error")")
+            try await LintFixture.run("DROP SCHEMA invoicing CASCADE", in: database)
+            let dropped = try await LintFixture.sqlState(of: "SELECT count(*) FROM invoicing.invoices", in: database)
+            #expect(dropped == "42P01" || dropped == "3F000", "\(dropped ?? "no error")")
+        }
+    }
+
     @Test("breaking-drop: accepts drops of what the same file created, down scripts, and an acknowledged contract step")
     func dropsSafely() throws {
         #expect(try LintFixture.rules("CREATE TABLE t (id int PRIMARY KEY, v int);\nALTER TABLE t DROP COLUMN v;\nDROP TABLE t;").isEmpty)

@@ -45,7 +45,7 @@ struct LintReportTests {
             text.contains(
                 "db/migrations/002_index.up.sql:2:12: error [index-without-concurrently] CREATE INDEX users_email"),
             "\(text)")
-        #expect(text.contains("  | CREATE INDEX users_email ON users (email)\n"))
+        #expect(text.contains("  | CREATE INDEX users_email ON users (email)\n  | ^^^^^^^^^^^^\n"), "\(text)")
         #expect(text.contains("  why: CREATE INDEX holds a SHARE lock"))
         #expect(text.contains("  instead: Build the index"))
         #expect(text.contains("  see: docs/lint.md#index-without-concurrently"))
@@ -125,5 +125,15 @@ struct LintReportTests {
         #expect(
             MigrationLinter(rules: LintRule.defaultRules.subtracting([.missingDown])).lint(migrations).map(\.rule)
                 == [.indexWithoutConcurrently])
+    }
+
+    @Test("text marks the clause a finding is about in the statement's first line")
+    func clauseMarker() {
+        let finding = LintFinding(
+            rule: .dropIndexWithoutConcurrently, file: "002_x.up.sql", line: 3, column: 4,
+            excerpt: "ALTER TABLE t ADD c int; drop index idx_nick", message: "m")
+        #expect(LintReport.marker(for: finding) == String(repeating: " ", count: 25) + "^^^^^^^^^^")
+        let unmarked = LintFinding(rule: .missingDown, file: "002_x.up.sql", line: 1, message: "m")
+        #expect(LintReport.marker(for: unmarked) == nil)
     }
 }

@@ -59,7 +59,8 @@ struct MigrationLinterTests {
     @Test("index-without-concurrently: accepts an index on a table created earlier in the same file")
     func indexOnNewTable() throws {
         #expect(
-            try rules("CREATE TABLE tags (id int, label text);\nCREATE UNIQUE INDEX idx_tags_label ON tags (label);")
+            try rules(
+                "CREATE TABLE tags (id int PRIMARY KEY, label text);\nCREATE UNIQUE INDEX idx_tags_label ON tags (label);")
                 .isEmpty)
     }
 
@@ -179,7 +180,7 @@ struct MigrationLinterTests {
             """
         #expect(try rules(safe).isEmpty)
         #expect(
-            try rules("CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();")
+            try rules("CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE t ADD COLUMN token uuid DEFAULT gen_random_uuid();")
                 .isEmpty)
     }
 
@@ -268,19 +269,19 @@ struct MigrationLinterTests {
 
     @Test("missing-down: flags a migration without a down script, or with an empty one")
     func missingDown() throws {
-        let findings = try lint("CREATE TABLE t (id int);", down: nil)
+        let findings = try lint("CREATE TABLE t (id int PRIMARY KEY);", down: nil)
         #expect(findings.map(\.rule) == [.missingDown])
         #expect(findings.first?.file == "002_change.up.sql")
-        let empty = try lint("CREATE TABLE t (id int);", down: "-- nothing to undo\n")
+        let empty = try lint("CREATE TABLE t (id int PRIMARY KEY);", down: "-- nothing to undo\n")
         #expect(empty.map(\.rule) == [.missingDown])
         #expect(empty.first?.file == "002_change.down.sql")
-        #expect(try rules("CREATE TABLE t (id int);", down: "DROP TABLE IF EXISTS t;").isEmpty)
+        #expect(try rules("CREATE TABLE t (id int PRIMARY KEY);", down: "DROP TABLE IF EXISTS t;").isEmpty)
     }
 
     @Test("missing-down: an irreversible migration acknowledges it in its up file")
     func missingDownAcknowledged() throws {
-        #expect(try rules("-- sqlstore:lint-ignore=missing-down\nCREATE TABLE t (id int);", down: nil).isEmpty)
-        #expect(try rules("-- sqlstore:lint-ignore=missing-down\nCREATE TABLE t (id int);", down: "").isEmpty)
+        #expect(try rules("-- sqlstore:lint-ignore=missing-down\nCREATE TABLE t (id int PRIMARY KEY);", down: nil).isEmpty)
+        #expect(try rules("-- sqlstore:lint-ignore=missing-down\nCREATE TABLE t (id int PRIMARY KEY);", down: "").isEmpty)
     }
 
     // MARK: non-idempotent-down
@@ -487,7 +488,7 @@ struct MigrationLinterTests {
     @Test("duplicate-index: treats quoted identifiers as case-sensitive and unquoted ones as lower case")
     func identifierNormalization() throws {
         let sql = """
-            CREATE TABLE "Accounts" ("Email" text UNIQUE, email text);
+            CREATE TABLE "Accounts" (id int PRIMARY KEY, "Email" text UNIQUE, email text);
             CREATE INDEX idx_1 ON "Accounts" (email);
             CREATE INDEX idx_2 ON "Accounts" ("Email");
             """

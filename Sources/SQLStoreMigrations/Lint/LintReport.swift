@@ -21,14 +21,19 @@ public struct LintReport: Sendable {
     /// The folder the files are in, as the user gave it; nil for the migrations built into sqlstore.
     public let directory: String?
 
-    public init(findings: [LintFinding], migrationCount: Int, directory: String?) {
+    /// File name → the path to show for it, for files given one by one (`-` for standard input).
+    public let paths: [String: String]
+
+    public init(findings: [LintFinding], migrationCount: Int, directory: String?, paths: [String: String] = [:]) {
         self.findings = findings
         self.migrationCount = migrationCount
         self.directory = directory
+        self.paths = paths
     }
 
     /// The path of a finding's file as shown: `migrations/012_x.up.sql` for `--dir migrations`.
     public func path(of finding: LintFinding) -> String {
+        if let given = paths[finding.file] { return given }
         guard let directory, !directory.isEmpty, directory != "." else { return finding.file }
         return directory.hasSuffix("/") ? directory + finding.file : directory + "/" + finding.file
     }
@@ -50,7 +55,10 @@ public struct LintReport: Sendable {
             lines.append(
                 "\(path(of: finding)):\(finding.line):\(finding.column): \(finding.severity.rawValue) "
                     + "[\(finding.rule.rawValue)] \(finding.message)")
-            if !finding.excerpt.isEmpty { lines.append("  | \(finding.excerpt)") }
+            if !finding.excerpt.isEmpty {
+                lines.append("  | \(finding.excerpt)")
+                if let marker = Self.marker(for: finding) { lines.append("  | \(marker)") }
+            }
             lines.append("  why: \(finding.rule.explanation)")
             lines.append("  instead: \(finding.rule.safeAlternative)")
             lines.append("  see: \(finding.rule.documentationPath)")
@@ -64,6 +72,17 @@ public struct LintReport: Sendable {
                     + "\(findings.count - errors) warning(s)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Carets under the clause the finding is about, when the statement's first line holds it:
+    /// `             ^^^^^^^^^^` under `DROP INDEX` for drop-index-without-concurrently.
+    static func marker(for finding: LintFinding) -> String? {
+        for clause in finding.rule.clauses {
+            guard let range = finding.excerpt.range(of: clause, options: .caseInsensitive) else { continue }
+            let offset = finding.excerpt.distance(from: finding.excerpt.startIndex, to: range.lowerBound)
+            return String(repeating: " ", count: offset) + String(repeating: "^", count: clause.count)
+        }
+        return nil
     }
 
     // MARK: json

@@ -31,6 +31,15 @@ public enum LintRule: String, CaseIterable, Sendable {
     case updateAssignsTwice = "update-assigns-twice"
     case wholeTableUpdate = "whole-table-update"
     case newEnumValueInTransaction = "new-enum-value-in-transaction"
+    case domainConstraint = "domain-constraint"
+    case tableWithoutPrimaryKey = "table-without-primary-key"
+    case ddlInDoBlock = "ddl-in-do-block"
+    case styleChar = "style-char"
+    case styleSerial = "style-serial"
+    case styleIntPrimaryKey = "style-int-primary-key"
+    case styleTimestamp = "style-timestamp"
+    case styleVarchar = "style-varchar"
+    case identifierTooLong = "identifier-too-long"
 }
 
 extension LintRule {
@@ -99,6 +108,25 @@ extension LintRule {
             return "UPDATE without WHERE of a table that already exists, in a transactional migration"
         case .newEnumValueInTransaction:
             return "an enum value added with ALTER TYPE … ADD VALUE and used later in the same transaction"
+        case .domainConstraint:
+            return "ALTER DOMAIN … ADD CONSTRAINT without NOT VALID, VALIDATE CONSTRAINT or SET NOT NULL on a domain "
+                + "that existing tables use"
+        case .tableWithoutPrimaryKey:
+            return "CREATE TABLE without a primary key"
+        case .ddlInDoBlock:
+            return "a DO block whose body holds schema changes, which lint cannot check"
+        case .styleChar:
+            return "a char(n) column"
+        case .styleSerial:
+            return "a serial, bigserial or smallserial column"
+        case .styleIntPrimaryKey:
+            return "a primary key of type int, smallint or serial"
+        case .styleTimestamp:
+            return "a timestamp column without time zone"
+        case .styleVarchar:
+            return "a varchar(n) column"
+        case .identifierTooLong:
+            return "an identifier longer than 63 bytes"
         }
     }
 
@@ -207,6 +235,35 @@ extension LintRule {
         case .newEnumValueInTransaction:
             return "A value added by ALTER TYPE … ADD VALUE cannot be used until the transaction that added it "
                 + "commits (SQLSTATE 55P04, unsafe use of new value): the migration fails."
+        case .domainConstraint:
+            return "Adding or validating a domain constraint, or SET NOT NULL on a domain, checks every value in every "
+                + "table that uses the domain while holding a SHARE lock on each: their INSERT, UPDATE and DELETE wait "
+                + "until the migration commits. Unlike a table's CHECK, there is no lock-light way to validate it."
+        case .tableWithoutPrimaryKey:
+            return "A table without a primary key (or other replica identity) cannot have its UPDATEs and DELETEs "
+                + "published by logical replication (SQLSTATE 55000), which upgrades, CDC and blue/green switchovers "
+                + "rely on; its rows also have no stable address for the application or for batched backfills."
+        case .ddlInDoBlock:
+            return "Lint reads top-level statements only: the statements a DO block runs (often built with EXECUTE) "
+                + "take the same locks and rewrites, but no rule sees them."
+        case .styleChar:
+            return "char(n) pads every value with spaces to n characters, stores the padding, and drops it again in "
+                + "comparisons and casts: more space and surprising equality, for no check text with a length CHECK lacks."
+        case .styleSerial:
+            return "serial is a sequence, a default and an ownership link made by hand: its sequence needs separate "
+                + "grants and is easy to desynchronise; identity columns are the standard, self-contained form."
+        case .styleIntPrimaryKey:
+            return "An int key runs out at 2147483647 (SQLSTATE 22003 on the next insert), and widening a key later "
+                + "rewrites the table and every table referencing it."
+        case .styleTimestamp:
+            return "timestamp without time zone stores the wall-clock reading and ignores the session's TimeZone: "
+                + "the same instant written by sessions in two zones is stored as two different values."
+        case .styleVarchar:
+            return "varchar(n) is text with a length check that only a rewrite-free widening can change, and whose "
+                + "narrowing rewrites; text with a named CHECK constraint can be changed NOT VALID and validated later."
+        case .identifierTooLong:
+            return "PostgreSQL truncates identifiers to 63 bytes (with only a NOTICE): two long names sharing their "
+                + "first 63 bytes collide, and code using the full name does not find the object's real name."
         }
     }
 
@@ -303,6 +360,28 @@ extension LintRule {
         case .newEnumValueInTransaction:
             return "Add the value in one migration and use it in a later one (or mark the adding migration "
                 + "`-- sqlstore:no-transaction`, so that the ADD VALUE commits first)."
+        case .domainConstraint:
+            return "Put the rule on the tables instead: `ALTER TABLE t ADD CONSTRAINT c CHECK (…) NOT VALID`, then "
+                + "`VALIDATE CONSTRAINT c` in a later migration (reads and writes go on). Constrain domains when "
+                + "creating them, before any table uses them."
+        case .tableWithoutPrimaryKey:
+            return "Give every table a primary key (`id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`, or the "
+                + "natural key); a log table that truly needs none can acknowledge the finding."
+        case .ddlInDoBlock:
+            return "Write the schema changes as top-level statements, where lint and reviewers see them; if the block "
+                + "must stay, review its statements against docs/lint.md and acknowledge the finding."
+        case .styleChar:
+            return "Use text (with `CHECK (length(col) = n)` if the length matters)."
+        case .styleSerial:
+            return "Use `BIGINT GENERATED ALWAYS AS IDENTITY` (or BY DEFAULT)."
+        case .styleIntPrimaryKey:
+            return "Use BIGINT keys (`id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY`) from the start."
+        case .styleTimestamp:
+            return "Use timestamptz (timestamp with time zone), which stores an instant."
+        case .styleVarchar:
+            return "Use text with a named CHECK constraint (`CONSTRAINT name_length CHECK (length(name) <= 255)`)."
+        case .identifierTooLong:
+            return "Keep identifiers within 63 bytes (ASCII characters are one byte each)."
         }
     }
 }
@@ -313,7 +392,8 @@ extension LintRule {
     public var severity: LintSeverity {
         switch self {
         case .mixedNoTransaction, .concurrentlyIfNotExists, .missingDown, .nonIdempotentDown, .duplicateIndex,
-            .dropNotNull:
+            .dropNotNull, .tableWithoutPrimaryKey, .ddlInDoBlock, .styleChar, .styleSerial, .styleIntPrimaryKey,
+            .styleTimestamp, .styleVarchar, .identifierTooLong:
             return .warning
         default:
             return .error
@@ -323,6 +403,54 @@ extension LintRule {
     /// The rule's section of `docs/lint.md`, relative to the repository's root.
     public var documentationPath: String { "docs/lint.md#\(rawValue)" }
 
-    /// The rules a plain `sqlstore migrate lint` applies.
-    public static var defaultRules: Set<LintRule> { Set(allCases) }
+    /// Style rules: off unless asked for (`--rule`, `--enable-rule`, ``MigrationLinter/init(rules:)``).
+    public var isOptIn: Bool {
+        switch self {
+        case .styleChar, .styleSerial, .styleIntPrimaryKey, .styleTimestamp, .styleVarchar, .identifierTooLong:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The rules a plain `sqlstore migrate lint` applies: every rule that is not opt-in.
+    public static var defaultRules: Set<LintRule> { Set(allCases.filter { !$0.isOptIn }) }
+}
+
+extension LintRule {
+    /// The words of a statement this rule is about, most specific first, for marking them in
+    /// text output. Empty for rules about a whole file or statement.
+    var clauses: [String] {
+        switch self {
+        case .indexWithoutConcurrently: return ["CREATE UNIQUE INDEX", "CREATE INDEX", "UNIQUE", "PRIMARY KEY", "REINDEX"]
+        case .concurrentlyInTransaction: return ["CONCURRENTLY", "VACUUM", "DATABASE", "TABLESPACE", "ALTER SYSTEM"]
+        case .concurrentlyIfNotExists: return ["IF NOT EXISTS"]
+        case .volatileDefault: return ["DEFAULT", "SERIAL", "IDENTITY", "STORED"]
+        case .setNotNull: return ["SET NOT NULL"]
+        case .columnTypeChange: return ["TYPE"]
+        case .constraintWithoutNotValid: return ["VALIDATE CONSTRAINT", "FOREIGN KEY", "REFERENCES", "CHECK"]
+        case .securityDefinerSearchPath: return ["SECURITY DEFINER"]
+        case .dropIndexWithoutConcurrently: return ["DROP INDEX"]
+        case .notNullWithoutDefault: return ["NOT NULL"]
+        case .breakingDrop: return ["DROP COLUMN", "DROP TABLE", "DROP SCHEMA", "DROP DATABASE", "DROP"]
+        case .breakingRename: return ["RENAME VALUE", "RENAME COLUMN", "RENAME"]
+        case .dropNotNull: return ["DROP NOT NULL"]
+        case .truncate: return ["TRUNCATE"]
+        case .setUnlogged: return ["SET UNLOGGED", "SET LOGGED"]
+        case .tableRewrite: return ["VACUUM", "CLUSTER"]
+        case .lockTable: return ["LOCK"]
+        case .refreshWithoutConcurrently: return ["REFRESH MATERIALIZED VIEW"]
+        case .concurrentlyOnPartitionedTable: return ["CONCURRENTLY"]
+        case .detachPartitionWithoutConcurrently: return ["DETACH PARTITION"]
+        case .exclusionConstraint: return ["EXCLUDE"]
+        case .wholeTableUpdate: return ["UPDATE"]
+        case .domainConstraint: return ["ADD CONSTRAINT", "VALIDATE CONSTRAINT", "SET NOT NULL"]
+        case .ddlInDoBlock: return ["DO"]
+        case .styleChar: return ["CHAR"]
+        case .styleSerial: return ["SERIAL"]
+        case .styleTimestamp: return ["TIMESTAMP"]
+        case .styleVarchar: return ["VARCHAR"]
+        default: return []
+        }
+    }
 }

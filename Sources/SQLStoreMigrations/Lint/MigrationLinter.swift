@@ -2,12 +2,16 @@
 /// line of each finding. See ``LintRule`` for the rules and `docs/lint.md` for the reasoning.
 ///
 /// The linter reads statement skeletons (``SQLStatement/skeleton``), so literals and comments
-/// never trigger a rule, and code inside `DO` blocks or function bodies is not inspected. A
-/// table counts as existing, and so as possibly large and busy, unless the same file created
-/// it. Findings a file acknowledges with `-- sqlstore:lint-ignore=rule` are left out.
+/// never trigger a rule, and code inside `DO` blocks or function bodies is not checked (a `DO`
+/// block that changes the schema draws `ddl-in-do-block`, saying so). A table counts as
+/// existing, and so as possibly large and busy, unless the same file created it; in up scripts
+/// an existing table is also in use by the running application. What the migrations have not
+/// shown it (an index, function or domain created elsewhere) draws no finding. Findings a file
+/// acknowledges with `-- sqlstore:lint-ignore=rule` are left out.
 ///
 /// The rules live in ``ScriptLinter`` and its extensions, one file per statement family
-/// (`ScriptLinter+Create.swift`, `+Index`, `+Drop`, `+AlterTable`, `+AddColumn`, `+ColumnType`).
+/// (`ScriptLinter+Create.swift`, `+Index`, `+Drop`, `+AlterTable`, `+AddColumn`, `+ColumnType`,
+/// `+Maintenance`, `+Update`, `+Enum`, `+Domain`, `+DoBlock`, `+Style`).
 public struct MigrationLinter: Sendable {
     /// The rules this linter reports; findings of any other rule are left out.
     public let rules: Set<LintRule>

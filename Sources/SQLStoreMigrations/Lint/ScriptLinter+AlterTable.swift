@@ -14,6 +14,8 @@ extension ScriptLinter {
             {
                 schema.renameIndex(name, to: newName)
             }
+        case "DOMAIN":
+            alterDomain(statement)
         case "SCHEMA":
             if !isDown, let name = tokens[2]?.identifier, tokens.matches(["RENAME", "TO"], at: 3),
                 !createdSchemas.contains(name)

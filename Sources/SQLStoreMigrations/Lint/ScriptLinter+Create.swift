@@ -64,6 +64,31 @@ extension ScriptLinter {
         for element in tokens.splitByCommas(next + 1..<end - 1) {
             tableElement(statement, element, table: table)
         }
+        checkPrimaryKey(statement, table: table, elements: next + 1..<end - 1, start: start)
+    }
+
+    /// table-without-primary-key: a new permanent table with a column list, no PRIMARY KEY, no
+    /// LIKE or INHERITS (which may bring one), and no ADD PRIMARY KEY later in the file.
+    mutating func checkPrimaryKey(_ statement: LintStatement, table: String, elements: Range<Int>, start: Int) {
+        let tokens = statement.tokens
+        guard !isDown, !(1..<start).contains(where: { ["TEMP", "TEMPORARY"].contains(tokens.word(at: $0)) }),
+            !tokens.contains(["PRIMARY", "KEY"], in: elements),
+            !tokens.splitByCommas(elements).contains(where: { tokens.isWord($0.lowerBound, "LIKE") }),
+            !tokens.containsTopLevel(["INHERITS"]), !laterAddsPrimaryKey(to: table, after: statement)
+        else { return }
+        flag(
+            .tableWithoutPrimaryKey,
+            "table \(table) has no primary key: logical replication cannot publish its UPDATEs and DELETEs, and its "
+                + "rows have no stable address", at: statement)
+    }
+
+    func laterAddsPrimaryKey(to table: String, after statement: LintStatement) -> Bool {
+        script.statements.dropFirst(statement.position + 1).contains { later in
+            let tokens = SkeletonTokens(later.skeleton)
+            guard tokens.matches(["ALTER", "TABLE"], at: 0) else { return false }
+            let index = tokens.skipping(["ONLY"], at: tokens.skipping(["IF", "EXISTS"], at: 2))
+            return tokens.qualifiedName(at: index)?.name == table && tokens.contains(["PRIMARY", "KEY"])
+        }
     }
 
     /// A column definition or table constraint of CREATE TABLE.
@@ -103,7 +128,9 @@ extension ScriptLinter {
         {
             if let close = tokens.closingParenthesis(from: typeEnd) { typeEnd = close } else { typeEnd += 1 }
         }
-        schema.columnTypes[table, default: [:]][column] = tokens.typeName(range.lowerBound..<typeEnd)
+        let type = tokens.typeName(range.lowerBound..<typeEnd)
+        schema.columnTypes[table, default: [:]][column] = type
+        checkStyle(statement, table: table, column: column, type: type)
         var buildsIndex = false
         var depth = 0
         var name: String?
@@ -116,6 +143,7 @@ extension ScriptLinter {
                 let kind: SchemaModel.ConstraintKind? =
                     tokens.matches(["PRIMARY", "KEY"], at: index)
                     ? .primaryKey : tokens.isWord(index, "UNIQUE") ? .unique : nil
+                if kind == .primaryKey { checkKeyType(statement, table: table, columns: [column]) }
                 if let kind {
                     buildsIndex = true
                     addConstraintIndex(statement, kind, name: name, table: table, columns: [column])
@@ -148,6 +176,7 @@ extension ScriptLinter {
         index = tokens.skipping(["NULLS", "NOT", "DISTINCT"], at: index)
         index = tokens.skipping(["NULLS", "DISTINCT"], at: index)
         guard let (columns, _) = tokens.columnList(at: index) else { return }
+        if kind == .primaryKey { checkKeyType(statement, table: table, columns: columns.compactMap { $0 }) }
         addConstraintIndex(statement, kind, name: name, table: table, columns: columns)
     }
 

@@ -53,6 +53,7 @@ struct ScriptLinter {
                     "\(what) cannot run inside a transaction block, and this migration runs in one; "
                         + "move it to a migration marked -- sqlstore:no-transaction", at: statement)
             }
+            if !isDown { checkIdentifierLengths(statement) }
             switch statement.tokens.word(at: 0) {
             case "CREATE": create(statement)
             case "DROP": drop(statement)
@@ -63,6 +64,7 @@ struct ScriptLinter {
             case "LOCK": lockTable(statement)
             case "REFRESH": refresh(statement)
             case "UPDATE": update(statement)
+            case "DO": doBlock(statement)
             default: break
             }
         }
