@@ -21,7 +21,8 @@ struct ContractTests {
         try await ServerProcess.withServer { server in
             let checker = try ChildProcess(
                 try Self.python(),
-                [Self.repository.appendingPathComponent("scripts/openapi-conformance.py").path, server.baseURL.absoluteString, "--quiet"])
+                [Self.repository.appendingPathComponent("scripts/openapi-conformance.py").path, server.baseURL.absoluteString, "--quiet"],
+                environment: ["SQLSTORE_TOKEN": server.adminToken])
             let status = try await checker.wait(timeout: .seconds(300))
             #expect(status == 0, "\(checker.output)")
         }
@@ -31,7 +32,8 @@ struct ContractTests {
     func fuzzing() async throws {
         try await ServerProcess.withServer(arguments: ["--demo"]) { server in
             let fuzz = try ChildProcess(
-                "/bin/bash", [Self.repository.appendingPathComponent("scripts/fuzz-api").path, server.baseURL.absoluteString])
+                "/bin/bash", [Self.repository.appendingPathComponent("scripts/fuzz-api").path, server.baseURL.absoluteString],
+                environment: ["SQLSTORE_TOKEN": server.adminToken])
             let status = try await fuzz.wait(timeout: .seconds(240))
             #expect(status == 0, "\(fuzz.output)")
         }
