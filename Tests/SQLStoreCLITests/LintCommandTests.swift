@@ -41,7 +41,8 @@ struct LintCommandTests {
         #expect(missing.output.contains("error: lint could not run"))
 
         let misnamed = try Self.folder()
-        try misnamed.write("3_Bad Name.up.sql", "SELECT 1;")
+        // Version 0: no layout the runner reads accepts it.
+        try misnamed.write("000_zero.up.sql", "SELECT 1;")
         #expect(try await lint(["--dir", misnamed.url.path]).status == 2)
 
         let unterminated = try Self.folder(index: "DO $$ BEGIN PERFORM 1;")
