@@ -49,8 +49,11 @@ struct AccessPolicy {
     func orderUser(_ requested: Int64?, _ context: StoreRequestContext) throws -> Int64 {
         switch context.caller {
         case .admin:
+            // The body is well-formed (a customer may omit the field): a value missing for this caller.
             guard let requested else {
-                throw APIError.badRequest("user_id is required", code: "invalid_body", field: "user_id")
+                throw APIError(
+                    .unprocessableContent, code: "invalid_input", message: "user_id is required with an admin token",
+                    details: ["field": .string("user_id")])
             }
             return requested
         case .customer(let own, _):

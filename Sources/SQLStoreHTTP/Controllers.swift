@@ -10,6 +10,15 @@ struct StoreController {
     let bodyLimit: Int
     var policy: AccessPolicy { AccessPolicy(store: store) }
 
+    /// `stock` is the reference's name for `stock_quantity` and ignored beside it, but the document
+    /// bounds it all the same: a value out of range is refused even when it would not be used.
+    static func checkIgnoredStock(_ stock: Int?, beside stockQuantity: Int?) throws {
+        guard stockQuantity != nil, let stock, !(0...Int(Int32.max)).contains(stock) else { return }
+        throw APIError(
+            .unprocessableContent, code: "invalid_input", message: "stock must be 0 to 2147483647",
+            details: ["field": .string("stock")])
+    }
+
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/users") { request, context in
             try policy.requireAdmin(context)
@@ -37,6 +46,7 @@ struct StoreController {
         router.post("/products") { request, context in
             try policy.requireAdmin(context)
             let body = try await JSONBody.decode(CreateProductRequest.self, from: request, limit: bodyLimit)
+            try Self.checkIgnoredStock(body.stock, beside: body.stockQuantity)
             let product = try await store.createProduct(
                 sku: body.sku, name: body.name, description: body.description, price: body.price.value,
                 stockQuantity: body.stockQuantity ?? body.stock ?? 0)
@@ -55,6 +65,7 @@ struct StoreController {
             let id = try context.id("id")
             try policy.requireAdmin(context)
             let body = try await JSONBody.decode(UpdateProductRequest.self, from: request, limit: bodyLimit)
+            try Self.checkIgnoredStock(body.stock, beside: body.stockQuantity)
             let product = try await store.updateProduct(
                 id: id, version: body.version, name: body.name, description: body.description, price: body.price?.value,
                 stockQuantity: body.stockQuantity ?? body.stock)
