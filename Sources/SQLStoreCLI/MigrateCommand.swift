@@ -277,12 +277,13 @@ extension MigrateCommand {
             abstract: "Take over another tool's history: record what it applied as applied here, without running it.",
             discussion: """
                 Reads golang-migrate's schema_migrations, goose's goose_db_version, Flyway's \
-                flyway_schema_history, dbmate's schema_migrations or sqitch.changes, and records the same \
+                flyway_schema_history, dbmate's schema_migrations, sqitch.changes or diesel's \
+                __diesel_schema_migrations, and records the same \
                 migrations of --dir (read as they are; see --format) in SQLStore's tracking table. golang-migrate \
                 and dbmate also call their table schema_migrations: pass --tracking-schema.
                 """)
         @OptionGroup var options: MigrationOptions
-        @Option(help: "The tool whose history to take over: golang-migrate, goose, flyway, dbmate or sqitch.")
+        @Option(help: "The tool whose history to take over: golang-migrate, goose, flyway, dbmate, sqitch or diesel.")
         var from: String
         @Flag(help: "Print what would be recorded; change nothing.") var dryRun = false
 

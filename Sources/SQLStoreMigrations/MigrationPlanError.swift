@@ -42,7 +42,7 @@ public struct MigrationPlanError: Error, CustomStringConvertible, Sendable {
                 them, or split the file into migrations of their own.
                 """
         default:
-            return "\(code): \n\(list)"
+            return "the plan was refused (\(code)); nothing was run:\n\(list)"
         }
     }
 

@@ -9,8 +9,13 @@ struct SessionIdentity: Sendable {
     static func read(on connection: PostgresConnection, logger: Logger) async throws -> SessionIdentity {
         let rows = try await connection.query("SELECT current_user::text", logger: logger)
         for try await role in rows.decode(String.self) { return SessionIdentity(role: role) }
-        throw MigrationSourceError(file: "session", message: "PostgreSQL did not report the current user")
+        // current_user always has a value; no row at all can only be a broken connection.
+        throw NoCurrentUser()
     }
+}
+
+private struct NoCurrentUser: Error, CustomStringConvertible {
+    var description: String { "PostgreSQL answered no row to SELECT current_user" }
 }
 
 /// Each migration runs as if `psql -1 -f` ran it in a session of its own.

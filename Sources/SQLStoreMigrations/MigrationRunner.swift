@@ -20,6 +20,15 @@ import PostgresNIO
 ///   newest applied one are refused before anything runs.
 /// - Every statement runs under `lock_timeout` and `statement_timeout`; a transactional
 ///   migration that hits the lock timeout (55P03) is retried with backoff.
+/// - Each migration behaves as if `psql -1 -f` ran it in a session of its own: after every file
+///   the session's settings, role, temporary tables, plans, cursors and `LISTEN`s are reset
+///   (not with `DISCARD ALL`, which would release the lock), and tracking rows are written
+///   schema-qualified, as the runner's own role, whatever the migration did to its session.
+/// - A file wrapped in its own `BEGIN; … COMMIT;` is one transactional migration; any other
+///   transaction control refuses the whole plan, every offence listed
+///   (``MigrationPlanError``), before anything runs.
+/// - A migration's `verify` script runs after it, in its transaction for a transactional one,
+///   and fails it when a check raises or returns `false`; ``verify(expected:)`` runs it again.
 public struct MigrationRunner: Sendable {
     public struct Configuration: Sendable {
         /// The schema whose objects ``MigrationRunner/snapshot()`` and ``MigrationRunner/verify(expected:)``
@@ -77,6 +86,12 @@ public struct MigrationRunner: Sendable {
     // MARK: Commands
 
     /// Applies pending migrations in order, up to and including `target` if given.
+    ///
+    /// - Throws: ``MigrationPlanError`` when a script of the plan controls the transaction
+    ///   itself (every offence listed, nothing run); ``MigrationError`` for the lock, edited or
+    ///   out-of-order migrations, a step needing repair, or a failed statement or verify check;
+    ///   ``MigrationAdoptError`` (``MigrationAdoptError/Code/trackingInUse``) when the tracking
+    ///   table is another tool's.
     @discardableResult
     public func up(
         to target: Int64? = nil, progress: @Sendable (MigrationProgress) -> Void = { _ in }
@@ -89,6 +104,12 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Reverts the newest applied migrations: `steps` of them, or all above `target`.
+    ///
+    /// - Throws: ``MigrationPlanError`` when a script of the plan controls the transaction
+    ///   itself (every offence listed, nothing run); ``MigrationError`` for the lock, edited or
+    ///   out-of-order migrations, a step needing repair, or a failed statement or verify check;
+    ///   ``MigrationAdoptError`` (``MigrationAdoptError/Code/trackingInUse``) when the tracking
+    ///   table is another tool's.
     @discardableResult
     public func down(
         steps: Int? = nil, to target: Int64? = nil, progress: @Sendable (MigrationProgress) -> Void = { _ in }
@@ -101,6 +122,12 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Reverts the newest applied migration and applies it again.
+    ///
+    /// - Throws: ``MigrationPlanError`` when a script of the plan controls the transaction
+    ///   itself (every offence listed, nothing run); ``MigrationError`` for the lock, edited or
+    ///   out-of-order migrations, a step needing repair, or a failed statement or verify check;
+    ///   ``MigrationAdoptError`` (``MigrationAdoptError/Code/trackingInUse``) when the tracking
+    ///   table is another tool's.
     @discardableResult
     public func redo(progress: @Sendable (MigrationProgress) -> Void = { _ in }) async throws -> [MigrationStep] {
         try await withLockedSession(progress: progress) { session in

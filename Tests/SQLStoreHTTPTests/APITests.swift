@@ -290,6 +290,21 @@ struct ServeCommandTests {
         }
     }
 
+    @Test("a pool larger than the connections PostgreSQL allows the role is warned about at start")
+    func warnsAboutAnOversizedPool() async throws {
+        // The test cluster allows 300 connections, 3 of them reserved for superusers.
+        let oversized = try await ServerProcess.withServer(arguments: ["--max-open-conns", "400"]) { server in
+            _ = try await server.request("GET", "/health/live")
+            return server.process.output
+        }
+        #expect(oversized.contains("DATABASE_MAX_OPEN_CONNS is 400 but PostgreSQL lets this role open at most 297"), "\(oversized)")
+        let fitting = try await ServerProcess.withServer(arguments: ["--max-open-conns", "20"]) { server in
+            _ = try await server.request("GET", "/health/live")
+            return server.process.output
+        }
+        #expect(!fitting.contains("DATABASE_MAX_OPEN_CONNS is"))
+    }
+
     @Test("with a DATABASE_URL and no cursor secret, serve refuses and names SQLSTORE_CURSOR_SECRET")
     func refusesMissingCursorSecret() async throws {
         try await TestDatabase.withMigrated { database in

@@ -172,4 +172,38 @@ struct AdoptTests {
             #expect(try await runner.verify(expected: nil).isClean)
         }
     }
+
+    @Test("diesel: the versions of __diesel_schema_migrations are adopted, then up and down work")
+    func diesel() async throws {
+        let migrations = try migrations("diesel")
+        try await TestDatabase.withFresh { database in
+            try await applyDirectly(migrations, count: 2, database)
+            try await database.execute(
+                "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+            try await database.execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20240101000000'), ('20240102000000')")
+            let runner = try runner(migrations, database, trackingSchema: nil)
+            #expect(try await runner.adopt(from: .diesel).count == 2)
+            try await runner.up()
+            #expect(try await runner.status().isUpToDate)
+            try await runner.down(to: 0)
+            let left = try await database.tableExists("accounts")
+            #expect(!left)
+        }
+    }
+
+    @Test("sqitch: a change whose last event is a failed deploy is refused")
+    func sqitchFailedDeploy() async throws {
+        let migrations = try migrations("sqitch")
+        try await TestDatabase.withFresh { database in
+            try await database.execute("CREATE SCHEMA sqitch")
+            try await database.execute("CREATE TABLE sqitch.changes (change_id text PRIMARY KEY, change text NOT NULL, project text NOT NULL)")
+            try await database.execute("CREATE TABLE sqitch.events (event text NOT NULL, change text NOT NULL, committed_at timestamptz NOT NULL)")
+            try await database.execute("INSERT INTO sqitch.changes VALUES ('abc', 'accounts', 'accounts')")
+            try await database.execute(
+                "INSERT INTO sqitch.events VALUES ('deploy', 'accounts', now() - interval '1 minute'), ('deploy_fail', 'email', now())")
+            let error = await #expect(throws: MigrationAdoptError.self) { try await runner(migrations, database).adopt(from: .sqitch) }
+            #expect(error?.code == .unfinished)
+            #expect(error?.description.contains("change 'email' failed") == true)
+        }
+    }
 }

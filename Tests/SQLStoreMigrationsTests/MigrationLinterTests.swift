@@ -329,13 +329,26 @@ struct MigrationLinterTests {
 
     // MARK: transaction-control
 
-    @Test("transaction-control: flags BEGIN and COMMIT in up and down files")
+    @Test("transaction-control: flags what the runner refuses: a COMMIT before the end, a wrapper in a no-transaction file")
     func transactionControl() throws {
         let findings = try lint(
-            "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;", down: "BEGIN;\nDROP TABLE IF EXISTS t;\nCOMMIT;")
-        #expect(findings.map(\.rule) == Array(repeating: .transactionControl, count: 4))
-        #expect(findings.map(\.line) == [1, 3, 1, 3])
+            "BEGIN;\nCREATE TABLE t (id int PRIMARY KEY);\nCOMMIT;\nCREATE TABLE u (id int PRIMARY KEY);",
+            down: "DROP TABLE IF EXISTS u;\nDROP TABLE IF EXISTS t;")
+        #expect(findings.map(\.rule) == [.transactionControl, .transactionControl])
+        #expect(findings.map(\.line) == [1, 3])
         #expect(findings.first?.description.hasPrefix("002_change.up.sql:1: [transaction-control] BEGIN") == true)
+
+        let unwrapped = try lint(
+            "-- sqlstore:no-transaction\nBEGIN;\nCREATE INDEX CONCURRENTLY i ON users (email);\nCOMMIT;",
+            down: "DROP INDEX CONCURRENTLY IF EXISTS i;")
+        #expect(unwrapped.filter { $0.rule == .transactionControl }.map(\.line) == [2, 4])
+    }
+
+    @Test("transaction-control: a file wrapped in its own BEGIN and COMMIT is a transactional migration, not a finding")
+    func transactionWrapper() throws {
+        let findings = try lint(
+            "BEGIN;\nCREATE TABLE t (id int PRIMARY KEY);\nCOMMIT;", down: "BEGIN;\nDROP TABLE IF EXISTS t;\nCOMMIT;")
+        #expect(findings.filter { $0.rule == .transactionControl }.isEmpty, "\(findings)")
     }
 
     @Test("transaction-control: accepts DO blocks and BEGIN ATOMIC bodies")

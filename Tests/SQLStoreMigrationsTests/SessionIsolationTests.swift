@@ -152,6 +152,20 @@ struct SessionIsolationTests {
         }
     }
 
+    @Test("SET ROLE in a non-transactional migration does not break its progress rows")
+    func setRoleInNonTransactional() async throws {
+        try await withRole { role in
+            let folder = try MigrationFolder([
+                "001_become.up.sql": "-- sqlstore:no-transaction\nSET ROLE \(role);\nSELECT 1;"
+            ])
+            try await TestDatabase.withFresh { database in
+                try await runner(folder, database).up()
+                let by = try await database.scalar("SELECT applied_by FROM schema_migrations WHERE version = 1", as: String.self)
+                #expect(by?.hasPrefix("postgres (") == true)
+            }
+        }
+    }
+
     @Test("a runner that is not a superuser resets and records as itself")
     func nonSuperuserRunner() async throws {
         try await withRole("LOGIN") { role in

@@ -20,6 +20,19 @@ struct ErrorClassificationTests {
         }
     }
 
+    @Test("a write that reaches a read-only server (a primary restarting in a failover) is 'unavailable', not a bug")
+    func readOnlyServer() async throws {
+        try await withStore { store, _ in
+            await #expect(throws: StoreError.unavailable(reason: "PostgreSQL is read-only (a failover in progress?)")) {
+                try await store.transaction { connection in
+                    // What a standby, or a primary restarted read-only, does to every write.
+                    _ = try await connection.query("SET TRANSACTION READ ONLY", logger: TestDatabase.logger)
+                    _ = try await connection.query("CREATE TEMP TABLE written (id int)", logger: TestDatabase.logger)
+                }
+            }
+        }
+    }
+
     @Test("a session terminated by an administrator is 'unavailable', not a bug")
     func terminatedSession() async throws {
         try await withStore { store, _ in

@@ -32,7 +32,7 @@ public enum StartupCheck {
         }
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         do {
-            try await warnings(on: connection, pooler: settings.pooler, logger: logger)
+            try await warnings(on: connection, settings: settings, logger: logger)
             try await connection.close()
         } catch {
             try? await connection.close()
@@ -40,14 +40,27 @@ public enum StartupCheck {
         }
     }
 
-    private static func warnings(on connection: PostgresConnection, pooler: DatabasePooler, logger: Logger) async throws {
+    private static func warnings(on connection: PostgresConnection, settings: DatabaseSettings, logger: Logger) async throws {
+        let pooler = settings.pooler
         let rows = try await connection.query(
             """
             SELECT rolsuper, current_setting('statement_timeout'), current_setting('lock_timeout'),
-                   current_setting('idle_in_transaction_session_timeout')
+                   current_setting('idle_in_transaction_session_timeout'),
+                   current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int,
+                   rolconnlimit
             FROM pg_roles WHERE rolname = current_user
             """, logger: logger)
-        for try await (superuser, statement, lock, idle) in rows.decode((Bool, String, String, String).self) {
+        for try await (superuser, statement, lock, idle, serverSlots, roleLimit) in rows.decode(
+            (Bool, String, String, String, Int, Int).self)
+        {
+            // PostgresNIO 1.33.2's pool stops handing out its idle connections once an attempt to
+            // open one more fails, until a new one succeeds (docs/store.md#several-instances): a
+            // pool larger than the server lets it open can stall with connections idle.
+            let slots = roleLimit >= 0 ? min(serverSlots, roleLimit) : serverSlots
+            if pooler.keepsSessions && settings.maxOpenConnections > slots {
+                logger.warning(
+                    "DATABASE_MAX_OPEN_CONNS is \(settings.maxOpenConnections) but PostgreSQL lets this role open at most \(slots) connections: once it refuses one, the pool queues requests until a new connection succeeds, even while it holds idle ones. Keep the pools of all instances within that, or put PgBouncer in front (docs/store.md#several-instances).")
+            }
             if superuser {
                 logger.warning(
                     "CONNECTED AS A POSTGRESQL SUPERUSER: a bug or injection here could do anything to the cluster. The server needs only DML rights: create least-privilege roles with `sqlstore roles` and serve as the application role (docs/reliability.md).")

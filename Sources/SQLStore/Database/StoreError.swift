@@ -108,6 +108,10 @@ extension StoreError {
         switch failure.sqlState {
         case "40001", "40P01", "55P03": return StoreError.unavailable(reason: "contention persisted after retries")
         case "57014": return StoreError.unavailable(reason: "a statement timed out")
+        // A write reached a server that is read-only: a standby, or the old primary of a failover
+        // restarted read-only before Patroni demotes or promotes it, while a proxy still routes
+        // to it. The next attempt reaches the new primary.
+        case "25006": return StoreError.unavailable(reason: "PostgreSQL is read-only (a failover in progress?)")
         // Whole classes: connection exception, insufficient resources, operator intervention
         // (terminated, shutting down, starting up), system error. None is the request's fault.
         case let state? where ["08", "53", "57", "58"].contains(state.prefix(2)):

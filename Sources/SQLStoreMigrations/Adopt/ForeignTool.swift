@@ -22,8 +22,10 @@ public struct ForeignTool: Sendable, Hashable, CustomStringConvertible, CaseIter
     public static let dbmate = ForeignTool("dbmate", table: "schema_migrations")
     /// `sqitch.changes`: one row per deployed change, by name.
     public static let sqitch = ForeignTool("sqitch", table: "sqitch.changes")
+    /// `__diesel_schema_migrations(version, run_on)`: one row per applied migration folder.
+    public static let diesel = ForeignTool("diesel", table: "__diesel_schema_migrations")
 
-    public static let allCases: [ForeignTool] = [.golangMigrate, .goose, .flyway, .dbmate, .sqitch]
+    public static let allCases: [ForeignTool] = [.golangMigrate, .goose, .flyway, .dbmate, .sqitch, .diesel]
 
     public init?(name: String) {
         guard let tool = Self.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
@@ -118,6 +120,18 @@ extension ForeignTool {
                 default: if success { history.versions.insert(number) }
                 }
             }
+        case .diesel:
+            try require(["version", "run_on"])
+            for try await version in try await connection.query(
+                "SELECT version::text FROM \(unescaped: table)", logger: logger
+            ).decode(String.self) {
+                // diesel records the folder name's version part; its digits are the version here.
+                guard let number = Int64(version.filter(\.isNumber)) else {
+                    history.problems.append("diesel version \(version) is not a number")
+                    continue
+                }
+                history.versions.insert(number)
+            }
         case .dbmate:
             try require(["version"])
             if columns.contains("dirty") {
@@ -138,6 +152,24 @@ extension ForeignTool {
                 "SELECT change FROM \(unescaped: table)", logger: logger
             ).decode(String.self) {
                 history.names.insert(change)
+            }
+            // sqitch.events keeps every deploy and revert; a change whose last event is a failure
+            // was left part-way (its script had no BEGIN/COMMIT of its own, or failed after it).
+            let events = try await connection.query(
+                "SELECT pg_catalog.to_regclass('sqitch.events') IS NOT NULL", logger: logger
+            ).decode(Bool.self)
+            var hasEvents = false
+            for try await exists in events { hasEvents = exists }
+            if hasEvents {
+                for try await change in try await connection.query(
+                    """
+                    SELECT change FROM (
+                        SELECT DISTINCT ON (change) change, event FROM sqitch.events ORDER BY change, committed_at DESC
+                    ) last WHERE event IN ('deploy_fail', 'revert_fail')
+                    """, logger: logger
+                ).decode(String.self) {
+                    history.unfinished.append("change '\(change)' failed in its last deploy or revert (sqitch.events)")
+                }
             }
         }
         return history

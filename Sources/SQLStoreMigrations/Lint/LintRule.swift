@@ -145,7 +145,8 @@ extension LintRule {
         case .transactionControl:
             return "The runner wraps a transactional migration and its tracking row in one transaction; a COMMIT or "
                 + "BEGIN inside the file would split them, so a failure could leave the schema changed but unrecorded. "
-                + "The runner refuses such files."
+                + "The runner refuses such files; a leading BEGIN with a trailing COMMIT only (a wrapper) it replaces "
+                + "with its own transaction, and lint accepts it."
         case .securityDefinerSearchPath:
             return "A SECURITY DEFINER function runs with its owner's rights but resolves names through the caller's "
                 + "search_path: a caller who can create objects in any schema on that path can make it run their code "
