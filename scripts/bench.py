@@ -332,11 +332,18 @@ class Server:
         self.pool = pool
         self.port = free_port()
         self.proc = None
+        self.token = None
 
     def migrate(self):
         result = subprocess.run([self.binary, "migrate", "up", "--database-url", self.url], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"sqlstore migrate up failed:\n{result.stdout}{result.stderr}")
+        # Authentication is on, as in production: wrk sends an admin token on every request.
+        result = subprocess.run([self.binary, "tokens", "create", "--role", "admin", "--name", "bench",
+                                 "--database-url", self.url], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"sqlstore tokens create failed:\n{result.stdout}{result.stderr}")
+        self.token = result.stdout.strip()
 
     def start(self):
         env = dict(os.environ)
@@ -372,7 +379,7 @@ class Server:
 
     def get(self, path, conn=None):
         c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request("GET", path)
+        c.request("GET", path, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
         r = c.getresponse()
         body = r.read()
         if conn is None:
@@ -562,7 +569,7 @@ class Runner:
             with open(script, "w") as f:
                 f.write(WRK_COMMON + wrk_script(kind, self.ds, self.deep_cursor))
         argv = ["wrk", f"-t{self.args.threads}", f"-c{conns}", f"-d{seconds:g}s", "--latency", "--timeout", "10s",
-                "-s", script, f"http://127.0.0.1:{self.server.port}"]
+                "-H", f"Authorization: Bearer {self.server.token}", "-s", script, f"http://127.0.0.1:{self.server.port}"]
         if record and kind.startswith("order_"):
             time.sleep(0.5)  # let the warm-up's last requests finish
             before_orders = self.orders_count()

@@ -9,6 +9,6 @@ struct SQLStoreCommand: AsyncParsableCommand {
             With no DATABASE_URL, commands use an embedded PostgreSQL cluster kept in .sqlstore/ \
             (or $SQLSTORE_HOME), created on first use and started and stopped as needed.
             """,
-        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, RolesCommand.self]
+        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, RolesCommand.self, TokensCommand.self]
     )
 }

@@ -64,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Order workers to run inside the server (default 0).") var workers = 0
     @Flag(help: "Serve even if the schema is behind the migrations.") var allowStaleSchema = false
     @Flag(help: "Fill an empty store with a small demo catalogue (users, products, an organization).") var demo = false
+    @Option(help: "on: every route but /health/*, /metrics and /openapi.yaml needs a bearer token; off: for a trusted network only (env SQLSTORE_AUTH, default on).")
+    var auth: AuthSwitch?
+    @Option(name: .customLong("token-cache-ttl"), help: "How long a verified token is trusted without asking the database, so how long a revoked one may still work (env SQLSTORE_TOKEN_CACHE_TTL, default 10s).")
+    var tokenCacheTTL: GoDuration?
+    @Option(help: "Requests per second per token, or per address without one: RATE or RATE/BURST, 0 is off (env SQLSTORE_RATE_LIMIT, default 10000/20000).")
+    var rateLimit: String?
 
     /// The configuration read once: defaults, then the environment, then these flags.
     func configuration() throws -> Configuration {
@@ -79,6 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.workers = workers
         configuration.demo = demo
         configuration.allowStaleSchema = allowStaleSchema
+        if let auth { configuration.auth.enabled = auth == .on }
+        if let tokenCacheTTL { configuration.auth.tokenCacheTTL = tokenCacheTTL.value }
+        if let rateLimit { configuration.auth.rateLimit = try RateLimit(rateLimit, setting: "--rate-limit") }
         return configuration
     }
 
@@ -129,4 +138,8 @@ func serverLogger(level: Logger.Level) -> Logger {
     var logger = Logger(label: "sqlstore") { DeferredMetadataLogHandler(label: $0) }
     logger.logLevel = level
     return logger
+}
+
+enum AuthSwitch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
 }

@@ -77,8 +77,12 @@ public func buildApplication(
     services += (0..<configuration.workers).map { _ in OrderWorker(store: store, logger: logger) as any Service }
     if configuration.demo { services.append(DemoSeeder(store: store, logger: logger)) }
 
+    if !configuration.auth.enabled {
+        logger.warning(
+            "AUTHENTICATION IS OFF (SQLSTORE_AUTH=off): anyone who can reach this port may do anything, as an admin. Only for a trusted network; see docs/security.md.")
+    }
     let router = buildRouter(
-        settings: configuration.server, store: store,
+        settings: configuration.server, auth: configuration.auth, store: store,
         readiness: { await store.schemaStatus(expected: migrations) }, metrics: metrics,
         openAPIDocument: openAPIDocument)
     return Application(
@@ -89,17 +93,20 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Every route of the API over `store`, with the middleware that maps errors and records metrics.
+/// Every route of the API over `store`, with the middleware that maps errors, records metrics,
+/// authenticates callers and limits their rate.
 func buildRouter(
-    settings: ServerSettings, store: OrderStore, readiness: @escaping ReadinessCheck,
+    settings: ServerSettings, auth: AuthSettings, store: OrderStore, readiness: @escaping ReadinessCheck,
     metrics: @escaping @Sendable () async -> String, openAPIDocument: String
-) -> Router<BasicRequestContext> {
+) -> Router<StoreRequestContext> {
     let routes = RouteTable()
-    let hummingbirdRouter = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+    let hummingbirdRouter = Router(context: StoreRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Outermost first: metrics see the final status of every response, errors included.
     hummingbirdRouter.add(middleware: LogRequestsMiddleware(.debug))
     hummingbirdRouter.add(middleware: RequestMetricsMiddleware())
     hummingbirdRouter.add(middleware: ErrorMiddleware(routes: routes))
+    // Inside the error middleware, so that its 401 and 429 get the usual body.
+    hummingbirdRouter.add(middleware: AuthMiddleware(store: store, settings: auth))
     let router = RecordingRouter(router: hummingbirdRouter, table: routes)
     StoreController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
 

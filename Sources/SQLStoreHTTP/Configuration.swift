@@ -24,6 +24,8 @@ public struct Configuration: Sendable {
     public var allowStaleSchema = false
     /// `LOG_LEVEL` (`info`).
     public var logLevel: Logger.Level = .info
+    /// `SQLSTORE_AUTH`, `SQLSTORE_TOKEN_CACHE_TTL`, `SQLSTORE_RATE_LIMIT`: who may call, and how often.
+    public var auth = AuthSettings()
 
     public init(database: DatabaseSettings = .init(), server: ServerSettings = .init()) {
         self.database = database
@@ -45,6 +47,7 @@ public struct Configuration: Sendable {
             }
             logLevel = level
         }
+        auth = try AuthSettings(environment: environment)
     }
 }
 

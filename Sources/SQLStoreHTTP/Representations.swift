@@ -180,3 +180,27 @@ struct CursorPageBody<Item: JSONWritable>: JSONWritable {
         json.endObject()
     }
 }
+
+/// A token as the API shows it: `token` (the secret) only in the answer that created it.
+struct TokenBody: JSONWritable {
+    let token: APIToken
+    let secret: String?
+
+    init(_ token: APIToken, secret: String? = nil) {
+        self.token = token
+        self.secret = secret
+    }
+
+    func write(to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("created_at"); json.timestamp(token.createdAt)
+        json.key("expires_at")
+        if let expiresAt = token.expiresAt { json.timestamp(expiresAt) } else { json.null() }
+        json.key("id"); json.integer(token.id)
+        json.key("name"); json.string(token.name)
+        json.key("role"); json.string(token.role.rawValue)
+        if let secret { json.key("token"); json.string(secret) }
+        json.key("user_id"); json.integer(token.userId)
+        json.endObject()
+    }
+}

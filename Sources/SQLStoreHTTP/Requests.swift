@@ -62,7 +62,8 @@ struct CreateOrderRequest: Decodable {
         let productId: Int64
         let quantity: Int
     }
-    let userId: Int64
+    /// Omitted by a customer token, which places orders for its own user.
+    let userId: Int64?
     let items: [Line]
 }
 
@@ -73,6 +74,7 @@ extension CreateOrderRequest: ScannableBody {
         var items: [Line]?
         let read = json.object(keys: ["user_id", "items"]) { json, key in
             if key == 0 {
+                // A null user_id is left to the decoder, which reads it as omitted.
                 userId = json.integer()
                 return userId != nil
             }
@@ -91,7 +93,7 @@ extension CreateOrderRequest: ScannableBody {
             items = lines
             return read
         }
-        guard read, json.atEnd(), let userId, let items else { return nil }
+        guard read, json.atEnd(), let items else { return nil }
         self.init(userId: userId, items: items)
     }
 }
@@ -114,4 +116,10 @@ struct AddMemberRequest: Decodable {
 
 struct SetActiveOrganizationRequest: Decodable {
     let organizationId: Int64
+}
+
+struct CreateTokenRequest: Decodable {
+    let name: String
+    /// Seconds until the token expires; none: it lives until revoked.
+    let expiresIn: Int64?
 }

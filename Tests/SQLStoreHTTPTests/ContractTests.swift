@@ -21,19 +21,31 @@ struct ContractTests {
         try await ServerProcess.withServer { server in
             let checker = try ChildProcess(
                 try Self.python(),
-                [Self.repository.appendingPathComponent("scripts/openapi-conformance.py").path, server.baseURL.absoluteString, "--quiet"])
+                [Self.repository.appendingPathComponent("scripts/openapi-conformance.py").path, server.baseURL.absoluteString, "--quiet"],
+                environment: ["SQLSTORE_TOKEN": server.adminToken])
             let status = try await checker.wait(timeout: .seconds(300))
             #expect(status == 0, "\(checker.output)")
         }
     }
 
-    @Test("schemathesis, every check, generated from the served document: no failures")
+    /// The seeds the fuzzing runs with, one after another on one server: several, so that the
+    /// suite is not tuned to one sequence of examples. The second found nine failures against the
+    /// server before issue 15. `FUZZ_SEEDS` (space-separated) replaces them.
+    static var fuzzSeeds: [String] {
+        ProcessInfo.processInfo.environment["FUZZ_SEEDS"].map { $0.split(separator: " ").map(String.init) }
+            ?? ["20261121", "35928010691521791312119770676140696620", "1"]
+    }
+
+    @Test("schemathesis, every check (ignored_auth too, with an admin token), over several seeds: no failures")
     func fuzzing() async throws {
         try await ServerProcess.withServer(arguments: ["--demo"]) { server in
-            let fuzz = try ChildProcess(
-                "/bin/bash", [Self.repository.appendingPathComponent("scripts/fuzz-api").path, server.baseURL.absoluteString])
-            let status = try await fuzz.wait(timeout: .seconds(240))
-            #expect(status == 0, "\(fuzz.output)")
+            for seed in Self.fuzzSeeds {
+                let fuzz = try ChildProcess(
+                    "/bin/bash", [Self.repository.appendingPathComponent("scripts/fuzz-api").path, server.baseURL.absoluteString],
+                    environment: ["SQLSTORE_TOKEN": server.adminToken, "FUZZ_SEED": seed])
+                let status = try await fuzz.wait(timeout: .seconds(240))
+                #expect(status == 0, "seed \(seed):\n\(fuzz.output)")
+            }
         }
     }
 }

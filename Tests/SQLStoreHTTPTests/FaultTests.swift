@@ -34,7 +34,7 @@ struct FaultTests {
             let server = try await ServerProcess(
                 database: database, arguments: ["--write-timeout", "\(Int(writeTimeout))s", "--max-open-conns", "6"])
             do {
-                let client = FaultClient(server.baseURL, timeout: 8)
+                let client = FaultClient(server, timeout: 8)
                 let (userId, products) = try await client.seed(products: 3, stock: Self.initialStock)
                 let ledger = Ledger()
                 let stop = StopFlag()
@@ -115,7 +115,7 @@ struct FaultTests {
             let server = try await ServerProcess(
                 database: database, arguments: ["--max-open-conns", "20", "--write-timeout", "\(Int(writeTimeout))s"])
             do {
-                let client = FaultClient(server.baseURL, timeout: 8)
+                let client = FaultClient(server, timeout: 8)
                 let (userId, products) = try await client.seed(products: 8, stock: Self.initialStock)
                 let ledger = Ledger()
                 var linesByKey: [String: [(Int64, Int)]] = [:]
@@ -270,7 +270,7 @@ struct FaultTests {
         try await ServerProcess.withServer(
             arguments: ["--max-open-conns", "2", "--max-idle-conns", "2", "--write-timeout", "\(Int(writeTimeout))s"]
         ) { server in
-            let client = FaultClient(server.baseURL, timeout: 8)
+            let client = FaultClient(server, timeout: 8)
             let (userId, products) = try await client.seed(products: 2, stock: Self.initialStock)
             let ledger = Ledger()
             let concurrent = 24
@@ -446,9 +446,12 @@ struct Exchange: Sendable {
 struct FaultClient: @unchecked Sendable {
     let baseURL: URL
     let session: URLSession
+    /// Sent as `Authorization: Bearer` on every request.
+    let token: String
 
-    init(_ baseURL: URL, timeout: TimeInterval) {
-        self.baseURL = baseURL
+    init(_ server: ServerProcess, timeout: TimeInterval) {
+        self.baseURL = server.baseURL
+        self.token = server.adminToken
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 64
         configuration.timeoutIntervalForRequest = timeout
@@ -462,6 +465,7 @@ struct FaultClient: @unchecked Sendable {
         request.httpBody = body
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         if let key { request.setValue(key, forHTTPHeaderField: "Idempotency-Key") }
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         let started = ContinuousClock.now
         do {
             let (data, response) = try await session.data(for: request)

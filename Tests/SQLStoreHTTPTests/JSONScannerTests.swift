@@ -10,7 +10,7 @@ import Testing
 @Suite("JSON scanner")
 struct JSONScannerTests {
     /// What a body decodes to, comparable: the user and each line's product and quantity.
-    typealias Reading = (userId: Int64, lines: [[Int64]])
+    typealias Reading = (userId: Int64?, lines: [[Int64]])
 
     static func scanned(_ body: String) -> Reading? {
         var json = JSONScanner(ByteBuffer(string: body))

@@ -17,7 +17,7 @@ struct PoolerTests {
             do {
                 let server = try await ServerProcess(
                     database: database, url: bouncer.url(for: database.url), arguments: ["--pooler", "pgbouncer"])
-                let client = FaultClient(server.baseURL, timeout: 20)
+                let client = FaultClient(server, timeout: 20)
                 let (userId, products) = try await client.seed(products: 6, stock: Self.initialStock)
                 let ledger = Ledger()
                 // More clients than PgBouncer has server connections, so that transactions of

@@ -16,6 +16,9 @@ final class ServerProcess: Sendable {
     let process: ChildProcess
     let baseURL: URL
     let database: TestDatabase
+    /// An admin token made with `sqlstore tokens create --role admin` before the server started:
+    /// ``request(_:_:json:raw:headers:token:)`` sends it unless told otherwise.
+    let adminToken: String
 
     static func withServer<Result: Sendable>(
         arguments: [String] = [], logLevel: String = "warning", _ body: (ServerProcess) async throws -> Result
@@ -38,15 +41,32 @@ final class ServerProcess: Sendable {
         let port = try Self.freePort()
         self.database = database
         self.baseURL = URL(string: "http://127.0.0.1:\(port)")!
+        adminToken = try await Self.createToken(database: database, ["--role", "admin", "--name", "tests"])
         process = try ChildProcess(
             try sqlstoreExecutable(),
             ["serve", "--host", "127.0.0.1", "--port", "\(port)", "--database-url", (url ?? database.url).urlString] + arguments,
-            environment: ["LOG_LEVEL": logLevel, "SQLSTORE_CURSOR_SECRET": Self.cursorSecret])
+            environment: [
+                "LOG_LEVEL": logLevel, "SQLSTORE_CURSOR_SECRET": Self.cursorSecret,
+                // Tests flood the server on purpose; the rate-limit tests pass --rate-limit.
+                "SQLSTORE_RATE_LIMIT": "0",
+            ])
         for _ in 0..<300 {
             if let response = try? await request("GET", "/health/live"), response.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestSetupError("the server did not start:\n\(process.output)")
+    }
+
+    /// Runs `sqlstore tokens create` on `database` with `arguments` and returns the token it prints.
+    static func createToken(database: TestDatabase, _ arguments: [String]) async throws -> String {
+        let create = try ChildProcess(
+            try sqlstoreExecutable(), ["tokens", "create", "--database-url", database.url.urlString] + arguments,
+            environment: ["LOG_LEVEL": "warning"])
+        let status = try await create.wait(timeout: .seconds(60))
+        guard status == 0, let token = create.output.firstMatch(of: /sqls_[A-Za-z0-9_-]{43}/) else {
+            throw TestSetupError("sqlstore tokens create failed (\(status)):\n\(create.output)")
+        }
+        return String(token.output)
     }
 
     /// What every test server signs its cursors with (a real deployment's comes from its secrets).
@@ -71,9 +91,27 @@ final class ServerProcess: Sendable {
         }
     }
 
-    func request(_ method: String, _ path: String, json: Any? = nil, raw: Data? = nil, headers: [String: String] = [:]) async throws -> Reply {
+    /// Which token a request carries.
+    enum Credential: Sendable {
+        /// The server's ``adminToken``.
+        case admin
+        /// No `Authorization` header.
+        case anonymous
+        /// `Authorization: Bearer <token>`.
+        case bearer(String)
+    }
+
+    func request(
+        _ method: String, _ path: String, json: Any? = nil, raw: Data? = nil, headers: [String: String] = [:],
+        as credential: Credential = .admin
+    ) async throws -> Reply {
         var request = URLRequest(url: URL(string: path, relativeTo: baseURL)!)
         request.httpMethod = method
+        switch credential {
+        case .admin: request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        case .bearer(let token): request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        case .anonymous: break
+        }
         if let json { request.httpBody = try JSONSerialization.data(withJSONObject: json) }
         if let raw { request.httpBody = raw }
         if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }

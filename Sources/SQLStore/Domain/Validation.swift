@@ -39,9 +39,11 @@ enum Validate {
     /// Trimmed; one `@` with something before it and a dotted domain after it; no spaces.
     static func email(_ value: String) throws -> String {
         let email = try text(value, field: "email", maxLength: 255)
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-            !parts[1].hasSuffix("."), !email.contains(where: \.isWhitespace)
+        // Code points, as the document's pattern reads them: as Characters, an `@` followed by a
+        // combining mark (or an emoji modifier) would be one grapheme and no `@` at all.
+        let parts = email.unicodeScalars.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), parts[1].first != ".",
+            parts[1].last != ".", !email.unicodeScalars.contains(where: \.properties.isWhitespace)
         else {
             throw StoreError.invalidInput(field: "email", reason: "must be an email address such as ada@example.com")
         }
