@@ -104,6 +104,8 @@ def main():
             for label, path in binaries:
                 pooled = label in args.pgbouncer
                 server = bench.Server(path, bouncer.url if pooled else cluster.url, run_dir, None)
+                # The admin token made once, at migration: every server of the run sends it.
+                server.token = first.token
                 extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
                 if pooled:
                     extra["DATABASE_POOLER"] = "pgbouncer"
