@@ -25,18 +25,7 @@ extension MigrationRunner {
         }
         return try await withLockedSession(progress: progress) { session in
             let adopted = try await adoptable(from: tool, tracking: session.tracking, on: session.connection)
-            try await session.inTransaction {
-                for migration in adopted {
-                    try await session.tracking.recordApplied(
-                        migration, operation: "baseline", durationMilliseconds: 0, appliedBy: session.appliedBy,
-                        on: session.connection, logger: logger)
-                    try await session.tracking.recordAttempt(
-                        .init(
-                            version: migration.version, name: migration.name, operation: "adopt \(tool)",
-                            checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
-                            appliedBy: session.appliedBy), on: session.connection, logger: logger)
-                }
-            }
+            try await session.recordWithoutRunning(adopted, operation: "adopt \(tool)")
             return adopted
         }
     }

@@ -28,6 +28,23 @@ extension MigrationRunner {
             }
         }
 
+        /// Records `migrations` as applied without running them (baseline, adopt), with an attempt
+        /// row each naming `operation`, all in one transaction.
+        func recordWithoutRunning(_ migrations: [Migration], operation: String) async throws {
+            try await inTransaction {
+                for migration in migrations {
+                    try await tracking.recordApplied(
+                        migration, operation: "baseline", durationMilliseconds: 0, appliedBy: appliedBy,
+                        on: connection, logger: logger)
+                    try await tracking.recordAttempt(
+                        .init(
+                            version: migration.version, name: migration.name, operation: operation,
+                            checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
+                            appliedBy: appliedBy), on: connection, logger: logger)
+                }
+            }
+        }
+
         func apply(_ step: MigrationStep, progress: @Sendable (MigrationProgress) -> Void) async throws {
             guard let script = step.script else { return }
             progress(.started(step.migration, step.direction))

@@ -191,18 +191,7 @@ public struct MigrationRunner: Sendable {
         return try await withLockedSession(progress: progress) { session in
             let applied = try await session.applied()
             guard applied.isEmpty else { throw MigrationError.baselineNotEmpty(applied: applied.count) }
-            try await session.inTransaction {
-                for migration in adopted {
-                    try await session.tracking.recordApplied(
-                        migration, operation: "baseline", durationMilliseconds: 0, appliedBy: session.appliedBy,
-                        on: session.connection, logger: logger)
-                    try await session.tracking.recordAttempt(
-                        .init(
-                            version: migration.version, name: migration.name, operation: "baseline",
-                            checksum: migration.up.checksum, startedAt: .now, durationMilliseconds: 0, success: true,
-                            appliedBy: session.appliedBy), on: session.connection, logger: logger)
-                }
-            }
+            try await session.recordWithoutRunning(adopted, operation: "baseline")
             return adopted
         }
     }
