@@ -15,16 +15,6 @@ struct MigrationRunnerTests {
         "002_add_widget_color.down.sql": "ALTER TABLE widgets DROP COLUMN IF EXISTS color;",
     ]
 
-    func runner(
-        _ folder: MigrationFolder, _ database: TestDatabase, configure: (inout MigrationRunner.Configuration) -> Void = { _ in }
-    ) throws -> MigrationRunner {
-        var configuration = MigrationRunner.Configuration()
-        configure(&configuration)
-        return MigrationRunner(
-            migrations: try folder.migrations(), connection: try database.connectionConfiguration,
-            configuration: configuration, logger: TestDatabase.logger)
-    }
-
     @Test("up applies pending migrations in order and records version, checksum, duration and who")
     func upAppliesAndRecords() async throws {
         let folder = try MigrationFolder(Self.basic)

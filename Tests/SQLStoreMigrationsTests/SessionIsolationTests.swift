@@ -9,16 +9,6 @@ import TestSupport
 /// issue 12, each asserting what psql does with the same files.
 @Suite("Session isolation")
 struct SessionIsolationTests {
-    func runner(
-        _ folder: MigrationFolder, _ database: TestDatabase, configure: (inout MigrationRunner.Configuration) -> Void = { _ in }
-    ) throws -> MigrationRunner {
-        var configuration = MigrationRunner.Configuration()
-        configure(&configuration)
-        return MigrationRunner(
-            migrations: try folder.migrations(), connection: try database.connectionConfiguration,
-            configuration: configuration, logger: TestDatabase.logger)
-    }
-
     func relationExists(_ qualified: String, in database: TestDatabase) async throws -> Bool {
         try await database.scalar("SELECT to_regclass(\(qualified)) IS NOT NULL", as: Bool.self) ?? false
     }

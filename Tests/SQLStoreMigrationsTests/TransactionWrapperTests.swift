@@ -9,12 +9,6 @@ import TestSupport
 /// transaction control is refused, every offence of the plan listed in one run.
 @Suite("Transaction wrappers")
 struct TransactionWrapperTests {
-    func runner(_ folder: MigrationFolder, _ database: TestDatabase) throws -> MigrationRunner {
-        MigrationRunner(
-            migrations: try folder.migrations(), connection: try database.connectionConfiguration,
-            logger: TestDatabase.logger)
-    }
-
     func script(_ sql: String) throws -> MigrationScript { try MigrationScript(fileName: "001_x.up.sql", sql: sql) }
 
     @Test("a leading BEGIN and trailing COMMIT are a wrapper, and the body is what lies between")

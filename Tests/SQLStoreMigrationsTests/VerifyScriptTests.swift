@@ -8,12 +8,6 @@ import TestSupport
 /// `NNN_name.verify.sql`: checks that run after a migration, fail it, and run again in verify.
 @Suite("Verify scripts")
 struct VerifyScriptTests {
-    func runner(_ folder: MigrationFolder, _ database: TestDatabase) throws -> MigrationRunner {
-        MigrationRunner(
-            migrations: try folder.migrations(), connection: try database.connectionConfiguration,
-            logger: TestDatabase.logger)
-    }
-
     @Test("a verify script is loaded beside its migration")
     func verifyIsLoaded() throws {
         let folder = try MigrationFolder([
