@@ -45,12 +45,12 @@ public struct PoolLogHandler: LogHandler {
             if event.level >= upstream.logLevel { upstream.log(event: event) }
             return
         }
-        let error = event.metadata?["psql_error"] ?? event.metadata?.first { $0.key.contains("error") }?.value
-        guard let count = failures.record(error: error.map { "\($0)" }, interval: interval) else { return }
+        guard let count = failures.record(interval: interval) else { return }
         guard upstream.logLevel <= .warning else { return }
         var warning = event
         warning.level = .warning
         warning.message = "PostgreSQL refused \(count.refused) new connections in the last \(count.seconds) s; serving with the connections the pool has"
+        // The attempt's own metadata carries its error: the warning names the latest one.
         var metadata = event.metadata ?? [:]
         metadata["refused"] = "\(count.refused)"
         warning.metadata = metadata
@@ -68,7 +68,7 @@ final class ConnectionFailures: Sendable {
     private let state = Mutex(State())
 
     /// Counts a failure; returns the count to report when a warning is due, nil otherwise.
-    func record(error: String?, interval: Duration) -> (refused: Int, seconds: Int)? {
+    func record(interval: Duration) -> (refused: Int, seconds: Int)? {
         let now = ContinuousClock.now
         return state.withLock { state in
             state.refused += 1
