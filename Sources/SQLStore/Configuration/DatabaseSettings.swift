@@ -11,7 +11,7 @@ import SQLStoreMigrations
 ///   traps in PostgresNIO 1.33.2 after PostgreSQL restarts. Connections the warmer does not keep
 ///   are closed after ``spareIdleTimeout`` unused.
 /// - `DATABASE_CONN_MAX_LIFETIME` is a true maximum lifetime, which the store enforces itself
-///   (pass it to ``OrderStore/init(client:cursorSecret:retry:connectionMaxLifetime:logger:)``).
+///   (pass it to ``OrderStore/init(client:cursorSecret:retry:connectionMaxLifetime:pooler:logger:)``).
 /// - The pool's keep-alive query is off; the server's TCP keepalives take its place.
 public struct DatabaseSettings: Sendable {
     /// `DATABASE_URL`; nil until the caller resolves the embedded cluster's.
