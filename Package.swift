@@ -48,6 +48,9 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Only to recognise the pool's circuit-breaker error, which PostgresNIO passes through.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                // The deadline sweeper's timer, on the event loops the pool already runs on.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,4 +1,6 @@
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import PostgresNIO
@@ -149,7 +151,7 @@ final class FirstOutcome<Value: Sendable>: Sendable {
 /// 700 bytes each, 30 MB at 4,500 requests/s with the 10 s deadline). Here an operation costs an
 /// insertion and a removal, and memory follows the operations in flight.
 final class DeadlineSweeper: Sendable {
-    static let interval: Duration = .milliseconds(50)
+    static let interval = TimeAmount.milliseconds(50)
 
     private struct Entry {
         let deadline: ContinuousClock.Instant
@@ -171,17 +173,23 @@ final class DeadlineSweeper: Sendable {
     }
 
     /// Sweeps every ``interval`` until the task is cancelled or the service group shuts down.
+    ///
+    /// The sweeps run on an event loop, not in a task: a deadline must fire even while Swift's
+    /// cooperative threads (two on two cores) are all busy.
     func run() async {
+        let sweeps = NIOSingletons.posixEventLoopGroup.any().scheduleRepeatedTask(
+            initialDelay: Self.interval, delay: Self.interval
+        ) { [weak self] _ in self?.sweep() }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: Self.interval)
+                    try await Task.sleep(for: .seconds(3600))
                 } catch {
                     return
                 }
-                self.sweep()
             }
         }
+        sweeps.cancel()
     }
 
     private func sweep() {
