@@ -46,8 +46,6 @@ let package = Package(
             dependencies: [
                 "SQLStoreMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                // Only to recognise the pool's circuit-breaker error, which PostgresNIO passes through.
-                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 // The deadline sweeper's timer, on the event loops the pool already runs on.
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -129,6 +127,8 @@ let package = Package(
             name: "SQLStoreHTTPTests",
             dependencies: [
                 "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

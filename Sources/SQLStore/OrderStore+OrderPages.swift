@@ -6,17 +6,17 @@ extension OrderStore {
     /// `(user_id, created_at DESC, id DESC)`, so page 10,000 costs what page 1 does and rows
     /// inserted meanwhile neither repeat nor skip entries. Orders are listed without items.
     public func orders(userId: Int64, limit: Int?, cursor: String?) async throws -> CursorPage<Order> {
-        try await orderPage(column: "user_id", owner: userId, ownerResource: "user", limit: limit, cursor: cursor)
+        try await orderPage(column: "user_id", owner: userId, ownerResource: .user, limit: limit, cursor: cursor)
     }
 
     /// The orders attributed to an organization, newest first, by keyset (see ``orders(userId:limit:cursor:)``).
     public func orders(organizationId: Int64, limit: Int?, cursor: String?) async throws -> CursorPage<Order> {
         try await orderPage(
-            column: "organization_id", owner: organizationId, ownerResource: "organization", limit: limit, cursor: cursor)
+            column: "organization_id", owner: organizationId, ownerResource: .organization, limit: limit, cursor: cursor)
     }
 
     private func orderPage(
-        column: String, owner: Int64, ownerResource: String, limit: Int?, cursor: String?
+        column: String, owner: Int64, ownerResource: StoreError.Resource, limit: Int?, cursor: String?
     ) async throws -> CursorPage<Order> {
         let size = Paging.clamp(limit)
         let scope = "orders:\(column)=\(owner)"
@@ -41,10 +41,10 @@ extension OrderStore {
         }
         let rows = try await rows(query) { row in
             let cells = row.makeRandomAccess()
-            return (try Order(cells: cells), try cells[9].decode(Int64.self))
+            return (try Order(cells: cells), try cells[Order.columnCount].decode(Int64.self))
         }
         if rows.isEmpty && after == nil {
-            let table = ownerResource == "user" ? "users" : "organizations"
+            let table = column == "user_id" ? "users" : "organizations"
             let exists = try await row("SELECT 1 FROM \(unescaped: table) WHERE id = \(owner)") { _ in true } ?? false
             if !exists { throw StoreError.notFound(resource: ownerResource, id: "\(owner)") }
         }

@@ -14,9 +14,9 @@ extension OrderStore {
             """
         ) { row in
             let cells = row.makeRandomAccess()
-            return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9))
+            return (try Order(cells: cells), try OrderItem(cells: cells, offset: Order.columnCount))
         }
-        guard let first = rows.first else { throw StoreError.notFound(resource: "order", id: "\(id)") }
+        guard let first = rows.first else { throw StoreError.notFound(resource: .order, id: "\(id)") }
         return first.0.with(items: rows.compactMap(\.1))
     }
 
@@ -56,9 +56,9 @@ extension OrderStore {
         let current = try await row("SELECT status, version FROM orders WHERE id = \(orderId)") {
             try $0.decode((String, Int32).self)
         }
-        guard let current else { throw StoreError.notFound(resource: "order", id: "\(orderId)") }
+        guard let current else { throw StoreError.notFound(resource: .order, id: "\(orderId)") }
         guard current.1 == version else {
-            throw StoreError.versionConflict(resource: "order", id: orderId, expected: version, current: current.1)
+            throw StoreError.versionConflict(resource: .order, id: orderId, expected: version, current: current.1)
         }
         throw StoreError.illegalTransition(from: OrderStatus(rawValue: current.0) ?? .pending, to: status)
     }

@@ -14,7 +14,7 @@ extension OrderStore {
     public func organization(id: Int64) async throws -> Organization {
         try await row(
             "SELECT \(unescaped: Organization.columns) FROM organizations WHERE id = \(id)", decode: Organization.init(row:)
-        ).orThrow(.notFound(resource: "organization", id: "\(id)"))
+        ).orThrow(.notFound(resource: .organization, id: "\(id)"))
     }
 
     /// Adds a user to an organization; the organization and the user must exist, once each.
@@ -27,8 +27,8 @@ extension OrderStore {
                 RETURNING \(unescaped: Membership.columns)
                 """, decode: Membership.init(row:)
             ).orThrow(.conflict(reason: "the membership was not created"))
-        } catch StoreError.notFound(let resource, _) {
-            throw StoreError.notFound(resource: resource, id: resource == "user" ? "\(userId)" : "\(organizationId)")
+        } catch ConstraintViolation.missingReference(let resource) {
+            throw StoreError.notFound(resource: resource, id: resource == .user ? "\(userId)" : "\(organizationId)")
         }
     }
 
@@ -42,7 +42,7 @@ extension OrderStore {
             """
         ) { try $0.decode(Int64.self) }
         if removed == nil {
-            throw StoreError.notFound(resource: "membership", id: "organization \(organizationId), user \(userId)")
+            throw StoreError.notFound(resource: .membership, id: "organization \(organizationId), user \(userId)")
         }
     }
 
@@ -59,7 +59,7 @@ extension OrderStore {
                 return try await Self.activeOrganization(userId: userId, on: connection, logger: logger)
             }
             return try active.orThrow(.notMember(userId: userId, organizationId: organizationId))
-        } catch StoreError.invalidInput(field: "organization_id", _) {
+        } catch ConstraintViolation.notAMember {
             // SQ403: say which of user, organization or membership is missing.
             _ = try await user(id: userId)
             _ = try await organization(id: organizationId)
@@ -76,7 +76,7 @@ extension OrderStore {
         }
         if let active { return active }
         _ = try await user(id: userId)
-        throw StoreError.notFound(resource: "active organization", id: "of user \(userId)")
+        throw StoreError.notFound(resource: .activeOrganization, id: "of user \(userId)")
     }
 
     private static func activeOrganization(

@@ -51,37 +51,40 @@ extension OrderStore {
                 StoreMetrics.orderPlaced()
                 return PlacedOrder(order: first.0.with(items: rows.compactMap(\.1)), created: true)
             }
-        } catch StoreError.duplicate(field: "idempotency_key") {
+        } catch StoreError.duplicate(.idempotencyKey) {
             // A concurrent request with this key committed first: answer with its order.
             guard let key, let requestHash, let replayed = try await replay(key: key, requestHash: requestHash) else {
                 throw StoreError.conflict(reason: "the order was not placed; retry")
             }
             return replayed
-        } catch let error as StoreError {
-            throw try await explain(error, userId: userId, lines: merged)
+        } catch let violation as ConstraintViolation {
+            throw try await explain(violation, userId: userId, lines: merged)
         }
         // Nothing was placed: the key was used before, or no requested product exists (so no
         // stock was taken and no foreign key was reached).
         if let key, let requestHash, let replayed = try await replay(key: key, requestHash: requestHash) {
             return replayed
         }
-        throw try await explain(.notFound(resource: "product", id: ""), userId: userId, lines: merged)
+        throw try await explain(.missingReference(.product), userId: userId, lines: merged)
     }
 
     /// Replaces a classified failure of the placement statement with one that names the culprit.
-    private func explain(_ error: StoreError, userId: Int64, lines: [OrderLine]) async throws -> StoreError {
-        switch error {
-        case .invalidInput(field: "stock_quantity", _):
-            return .insufficientStock(try await shortages(lines))
-        case .notFound(resource: "user", _):
-            return .notFound(resource: "user", id: "\(userId)")
-        case .notFound(resource: "product", _):
+    private func explain(
+        _ violation: ConstraintViolation, userId: Int64, lines: [OrderLine]
+    ) async throws -> any Error {
+        switch violation {
+        case .stockBelowZero:
+            return StoreError.insufficientStock(try await shortages(lines))
+        case .missingReference(.user):
+            return StoreError.notFound(resource: .user, id: "\(userId)")
+        case .missingReference(.product):
             let ids = lines.map(\.productId)
             let found = Set(try await rows("SELECT id FROM products WHERE id = ANY(\(ids))") { try $0.decode(Int64.self) })
             let missing = ids.filter { !found.contains($0) }.map(String.init).joined(separator: ", ")
-            return .notFound(resource: "product", id: missing)
-        default:
-            return error
+            return StoreError.notFound(resource: .product, id: missing)
+        case .missingReference, .notAMember:
+            // Placement references no organization row and calls no membership check: a bug.
+            return violation
         }
     }
 
@@ -114,7 +117,8 @@ extension OrderStore {
             """
         ) { row in
             let cells = row.makeRandomAccess()
-            return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9), try cells[16].decode(String.self))
+            let requestHash = try cells[Order.columnCount + OrderItem.columnCount].decode(String.self)
+            return (try Order(cells: cells), try OrderItem(cells: cells, offset: Order.columnCount), requestHash)
         }
         guard let first = rows.first else { return nil }
         guard first.2 == requestHash else { throw StoreError.idempotencyKeyReused(key: key) }
@@ -185,7 +189,7 @@ struct PlaceOrderStatement: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> (Order, OrderItem?) {
         let cells = row.makeRandomAccess()
-        return (try Order(cells: cells), try OrderItem(cells: cells, offset: 9))
+        return (try Order(cells: cells), try OrderItem(cells: cells, offset: Order.columnCount))
     }
 }
 

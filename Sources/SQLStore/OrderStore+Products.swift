@@ -21,7 +21,7 @@ extension OrderStore {
     }
 
     public func product(id: Int64) async throws -> Product {
-        try await rows(ProductStatement(id: id)).first.orThrow(.notFound(resource: "product", id: "\(id)"))
+        try await rows(ProductStatement(id: id)).first.orThrow(.notFound(resource: .product, id: "\(id)"))
     }
 
     /// Products by id; `inStock` keeps those with stock, read through the partial index.
@@ -58,7 +58,7 @@ extension OrderStore {
             RETURNING \(unescaped: Product.columns)
             """, decode: Product.init(row:))
         if let updated { return updated }
-        throw try await staleOrMissing(table: "products", resource: "product", id: id, expected: version)
+        throw try await staleOrMissing(table: "products", resource: .product, id: id, expected: version)
     }
 
     /// Adds `delta` (which may be negative) to a product's stock without waiting: if another
@@ -86,18 +86,19 @@ extension OrderStore {
                 }
             }
         } catch {
-            let failure = DatabaseFailure(error)
-            if failure?.sqlState == "55P03" { throw StoreError.busy(resource: "product", id: productId) }
-            if failure?.constraint == "products_stock_quantity_check" {
+            switch DatabaseFailure(error)?.sqlState {
+            case "55P03": throw StoreError.busy(resource: .product, id: productId)
+            case "22003": throw StoreError.invalidInput(field: "delta", reason: "would make the stock exceed \(Int32.max)")
+            default: break
+            }
+            let classified = StoreError.classify(error)
+            if case ConstraintViolation.stockBelowZero? = classified as? ConstraintViolation {
                 throw StoreError.invalidInput(field: "delta", reason: "would make the stock negative")
             }
-            if failure?.sqlState == "22003" {
-                throw StoreError.invalidInput(field: "delta", reason: "would make the stock exceed \(Int32.max)")
-            }
-            throw StoreError.classify(error)
+            throw classified
         }
         if let product { return product }
-        throw StoreError.notFound(resource: "product", id: "\(productId)")
+        throw StoreError.notFound(resource: .product, id: "\(productId)")
     }
 }
 

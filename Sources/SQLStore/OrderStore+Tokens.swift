@@ -95,7 +95,7 @@ extension OrderStore {
             WHERE \(userId)::bigint IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = \(userId))
             RETURNING \(unescaped: APIToken.columns)
             """, decode: APIToken.init(row:))
-        guard let token else { throw StoreError.notFound(resource: "user", id: "\(userId ?? 0)") }
+        guard let token else { throw StoreError.notFound(resource: .user, id: "\(userId ?? 0)") }
         return IssuedToken(token: token, secret: secret)
     }
 
@@ -117,7 +117,7 @@ extension OrderStore {
 
     public func token(id: Int64) async throws -> APIToken {
         try await row("SELECT \(unescaped: APIToken.columns) FROM api_tokens WHERE id = \(id)", decode: APIToken.init(row:))
-            .orThrow(.notFound(resource: "token", id: "\(id)"))
+            .orThrow(.notFound(resource: .token, id: "\(id)"))
     }
 
     /// Revokes a token; revoking it again changes nothing.
@@ -132,7 +132,7 @@ extension OrderStore {
             WHERE id = \(id) AND (\(role?.rawValue)::text IS NULL OR role = \(role?.rawValue))
             RETURNING id
             """, decode: { try $0.decode(Int64.self) })
-        guard revoked != nil else { throw StoreError.notFound(resource: "token", id: "\(id)") }
+        guard revoked != nil else { throw StoreError.notFound(resource: .token, id: "\(id)") }
     }
 
     /// The role of `userId` in `organizationId`, `nil` if not a member.

@@ -14,7 +14,7 @@ extension OrderStore {
 
     public func user(id: Int64) async throws -> User {
         try await row("SELECT \(unescaped: User.columns) FROM users WHERE id = \(id)", decode: User.init(row:))
-            .orThrow(.notFound(resource: "user", id: "\(id)"))
+            .orThrow(.notFound(resource: .user, id: "\(id)"))
     }
 
     /// Users by id, `pageSize` (clamped to 1...100) at a time.
@@ -45,11 +45,13 @@ extension OrderStore {
             RETURNING \(unescaped: User.columns)
             """, decode: User.init(row:))
         if let updated { return updated }
-        throw try await staleOrMissing(table: "users", resource: "user", id: id, expected: version)
+        throw try await staleOrMissing(table: "users", resource: .user, id: id, expected: version)
     }
 
     /// Why an optimistic update matched no row: the row is gone, or at another version.
-    func staleOrMissing(table: String, resource: String, id: Int64, expected: Int32) async throws -> StoreError {
+    func staleOrMissing(
+        table: String, resource: StoreError.Resource, id: Int64, expected: Int32
+    ) async throws -> StoreError {
         let current = try await row("SELECT version FROM \(unescaped: table) WHERE id = \(id)") {
             try $0.decode(Int32.self)
         }

@@ -52,15 +52,23 @@ public struct OrderStore: Sendable, Service {
     /// Leases a pooled connection for `body`. One past its maximum lifetime is closed once `body`
     /// is done with it, before it goes back: the pool learns of the close first and never hands
     /// the closed connection out again.
+    ///
+    /// A lease the pool refuses without a PostgreSQL error is thrown as ``PoolRefusal``.
     func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
-            let result = try await body(connection)
-            if let connectionLifetime, connectionLifetime.hasExpired(connection) {
-                logger.debug("closing a connection past its maximum lifetime", metadata: ["connection": "\(connection.id)"])
-                // The work is done and committed; a failure to close cleanly only ends it sooner.
-                try? await connection.close()
+        var leased = false
+        do {
+            return try await client.withConnection { connection in
+                leased = true
+                let result = try await body(connection)
+                if let connectionLifetime, connectionLifetime.hasExpired(connection) {
+                    logger.debug("closing a connection past its maximum lifetime", metadata: ["connection": "\(connection.id)"])
+                    // The work is done and committed; a failure to close cleanly only ends it sooner.
+                    try? await connection.close()
+                }
+                return result
             }
-            return result
+        } catch where !leased && !(error is PSQLError) {
+            throw PoolRefusal(underlying: error)
         }
     }
 

@@ -32,7 +32,7 @@ struct PageCursor: Equatable {
     }
 
     init(decoding text: String, scope: String, key: SymmetricKey) throws {
-        let invalid = StoreError.invalidInput(field: "cursor", reason: "is not a cursor this list issued")
+        let invalid = StoreError.invalidCursor
         guard text.count <= 64, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         else { throw invalid }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

@@ -41,9 +41,10 @@ public struct APIError: HTTPResponseError, Sendable {
     init(_ error: StoreError) {
         switch error {
         case .notFound(let resource, _):
-            self.init(.notFound, code: "not_found", message: error.description, details: ["resource": .string(resource)])
-        case .duplicate(let field):
-            self.init(.conflict, code: "duplicate", message: error.description, details: ["field": .string(field)])
+            self.init(
+                .notFound, code: "not_found", message: error.description, details: ["resource": .string(resource.rawValue)])
+        case .duplicate(let key):
+            self.init(.conflict, code: "duplicate", message: error.description, details: ["field": .string(key.rawValue)])
         case .versionConflict(_, _, let expected, let current):
             self.init(
                 .conflict, code: "version_conflict", message: error.description,
@@ -64,10 +65,10 @@ public struct APIError: HTTPResponseError, Sendable {
             self.init(
                 .conflict, code: "illegal_transition", message: error.description,
                 details: ["from": .string(from.rawValue), "to": .string(to.rawValue)])
-        case .invalidInput(let field, _) where field == "cursor":
-            self.init(.badRequest, code: "invalid_cursor", message: error.description, details: ["field": .string(field)])
-        case .invalidInput(let field, _) where field == "page":
-            self.init(.badRequest, code: "invalid_parameter", message: error.description, details: ["field": .string(field)])
+        case .invalidCursor:
+            self.init(.badRequest, code: "invalid_cursor", message: error.description, details: ["field": .string("cursor")])
+        case .invalidParameter(let name, _):
+            self.init(.badRequest, code: "invalid_parameter", message: error.description, details: ["field": .string(name)])
         case .invalidInput(let field, _):
             self.init(.unprocessableContent, code: "invalid_input", message: error.description, details: ["field": .string(field)])
         case .notMember:

@@ -14,7 +14,7 @@ struct AccessPolicy {
         APIError(.forbidden, code: "forbidden", message: message)
     }
 
-    static func notFound(_ resource: String, _ id: Int64) -> APIError {
+    static func notFound(_ resource: StoreError.Resource, _ id: Int64) -> APIError {
         APIError(StoreError.notFound(resource: resource, id: "\(id)"))
     }
 
@@ -28,7 +28,7 @@ struct AccessPolicy {
         switch context.caller {
         case .admin: return
         case .customer(let own, _) where own == userId: return
-        case .customer: throw Self.notFound("user", userId)
+        case .customer: throw Self.notFound(.user, userId)
         case nil: throw Self.forbidden()
         }
     }
@@ -39,7 +39,7 @@ struct AccessPolicy {
         case .admin: return try await store.order(id: orderId)
         case .customer(let own, _):
             let order = try await store.order(id: orderId)
-            guard order.userId == own else { throw Self.notFound("order", orderId) }
+            guard order.userId == own else { throw Self.notFound(.order, orderId) }
             return order
         case nil: throw Self.forbidden()
         }
@@ -82,7 +82,7 @@ struct AccessPolicy {
             switch try await store.membershipRole(organizationId: organizationId, userId: own) {
             case .owner, .admin: return
             case .member: throw Self.forbidden("only an owner or admin of the organization may manage its members")
-            case nil: throw Self.notFound("organization", organizationId)
+            case nil: throw Self.notFound(.organization, organizationId)
             }
         case nil: throw Self.forbidden()
         }
@@ -94,7 +94,7 @@ struct AccessPolicy {
         case .admin: return
         case .customer(let own, _):
             guard try await store.membershipRole(organizationId: organizationId, userId: own) != nil else {
-                throw Self.notFound("organization", organizationId)
+                throw Self.notFound(.organization, organizationId)
             }
         case nil: throw Self.forbidden()
         }

@@ -1,20 +1,20 @@
 import HTTPTypes
 import Hummingbird
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// The methods each route path answers, so that a known path asked with another method gets 405
 /// with `Allow` (RFC 9110 §15.5.6) rather than the 404 Hummingbird's router gives for both.
 final class RouteTable: Sendable {
-    private let routes = NIOLockedValueBox<[String: Set<HTTPRequest.Method>]>([:])
+    private let routes = Mutex<[String: Set<HTTPRequest.Method>]>([:])
 
     func add(_ method: HTTPRequest.Method, _ path: RouterPath) {
-        _ = routes.withLockedValue { $0[path.description, default: []].insert(method) }
+        _ = routes.withLock { $0[path.description, default: []].insert(method) }
     }
 
     /// The methods of the route matching `path`, sorted; empty when no route matches it.
     func allowedMethods(for path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        let methods = routes.withLockedValue { routes in
+        let methods = routes.withLock { routes in
             routes.filter { Self.matches(template: $0.key, segments) }.values.reduce(into: Set()) { $0.formUnion($1) }
         }
         // The router answers HEAD wherever it answers GET.

@@ -12,14 +12,14 @@ struct CatalogTests {
             let user = try await store.createUser(email: "  ada@example.com ", name: " Ada ")
             #expect(user.email == "ada@example.com" && user.name == "Ada" && user.version == 1)
             #expect(try await store.user(id: user.id) == user)
-            await #expect(throws: StoreError.duplicate(field: "email")) {
+            await #expect(throws: StoreError.duplicate(.email)) {
                 try await store.createUser(email: "ada@example.com", name: "Another")
             }
             for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "ada@example"] {
                 await #expect(throws: StoreError.self) { try await store.createUser(email: bad, name: "X") }
             }
             await #expect(throws: StoreError.self) { try await store.createUser(email: "x@example.com", name: "   ") }
-            await #expect(throws: StoreError.notFound(resource: "user", id: "77")) { try await store.user(id: 77) }
+            await #expect(throws: StoreError.notFound(resource: .user, id: "77")) { try await store.user(id: 77) }
         }
     }
 
@@ -29,7 +29,7 @@ struct CatalogTests {
             let user = try await store.createUser(email: "bob@example.com", name: "Bob")
             let renamed = try await store.updateUser(id: user.id, version: 1, email: nil, name: "Robert")
             #expect(renamed.name == "Robert" && renamed.version == 2 && renamed.email == user.email)
-            await #expect(throws: StoreError.versionConflict(resource: "user", id: user.id, expected: 1, current: 2)) {
+            await #expect(throws: StoreError.versionConflict(resource: .user, id: user.id, expected: 1, current: 2)) {
                 try await store.updateUser(id: user.id, version: 1, email: nil, name: "Bobby")
             }
             let (_, products) = try await store.seed(stock: [4])
@@ -37,7 +37,7 @@ struct CatalogTests {
                 id: products[0].id, version: 1, name: nil, description: "now cheaper", price: Decimal(string: "5.25"),
                 stockQuantity: nil)
             #expect(repriced.price == Decimal(string: "5.25")! && repriced.stockQuantity == 4 && repriced.description == "now cheaper")
-            await #expect(throws: StoreError.notFound(resource: "product", id: "999")) {
+            await #expect(throws: StoreError.notFound(resource: .product, id: "999")) {
                 try await store.updateProduct(id: 999, version: 1, name: "x", description: nil, price: nil, stockQuantity: nil)
             }
         }
@@ -54,7 +54,7 @@ struct CatalogTests {
                     try await store.createProduct(sku: "BAD\(bad)", name: "Bad", description: nil, price: Decimal(string: bad)!, stockQuantity: 1)
                 }
             }
-            await #expect(throws: StoreError.duplicate(field: "sku")) {
+            await #expect(throws: StoreError.duplicate(.sku)) {
                 try await store.createProduct(sku: "EXACT", name: "Again", description: nil, price: 1, stockQuantity: 1)
             }
         }
@@ -69,7 +69,7 @@ struct CatalogTests {
                 try await holder.query("BEGIN", logger: TestDatabase.logger)
                 try await holder.query("SELECT 1 FROM products WHERE id = \(id) FOR UPDATE", logger: TestDatabase.logger)
                 let started = ContinuousClock.now
-                await #expect(throws: StoreError.busy(resource: "product", id: id)) {
+                await #expect(throws: StoreError.busy(resource: .product, id: id)) {
                     try await store.adjustStock(productId: id, delta: 5)
                 }
                 // Waiting would take the session's whole lock_timeout before the same 55P03; anything
@@ -89,19 +89,19 @@ struct CatalogTests {
             let user = try await store.createUser(email: "m@example.com", name: "M")
             let acme = try await store.createOrganization(slug: "acme", name: "Acme")
             let globex = try await store.createOrganization(slug: "globex", name: "Globex")
-            await #expect(throws: StoreError.duplicate(field: "slug")) { try await store.createOrganization(slug: "acme", name: "A") }
+            await #expect(throws: StoreError.duplicate(.slug)) { try await store.createOrganization(slug: "acme", name: "A") }
             await #expect(throws: StoreError.self) { try await store.createOrganization(slug: "Not A Slug", name: "A") }
             _ = try await store.addMember(organizationId: acme.id, userId: user.id, role: .owner)
-            await #expect(throws: StoreError.duplicate(field: "membership")) {
+            await #expect(throws: StoreError.duplicate(.membership)) {
                 try await store.addMember(organizationId: acme.id, userId: user.id, role: .admin)
             }
-            await #expect(throws: StoreError.notFound(resource: "user", id: "4040")) {
+            await #expect(throws: StoreError.notFound(resource: .user, id: "4040")) {
                 try await store.addMember(organizationId: acme.id, userId: 4040, role: .member)
             }
             await #expect(throws: StoreError.notMember(userId: user.id, organizationId: globex.id)) {
                 try await store.setActiveOrganization(userId: user.id, organizationId: globex.id)
             }
-            await #expect(throws: StoreError.notFound(resource: "active organization", id: "of user \(user.id)")) {
+            await #expect(throws: StoreError.notFound(resource: .activeOrganization, id: "of user \(user.id)")) {
                 try await store.activeOrganization(userId: user.id)
             }
             let active = try await store.setActiveOrganization(userId: user.id, organizationId: acme.id)
@@ -186,11 +186,11 @@ struct PoolTests {
                     group.addTask {
                         for attempt in 0..<75 {
                             if attempt % 2 == 0 {
-                                await #expect(throws: StoreError.duplicate(field: "slug")) {
+                                await #expect(throws: StoreError.duplicate(.slug)) {
                                     try await store.createOrganization(slug: "taken", name: "Again \(worker)")
                                 }
                             } else {
-                                await #expect(throws: StoreError.notFound(resource: "organization", id: "999999")) {
+                                await #expect(throws: StoreError.notFound(resource: .organization, id: "999999")) {
                                     try await store.organization(id: 999_999)
                                 }
                             }

@@ -31,10 +31,10 @@ struct OrderLifecycleTests {
             await #expect(throws: StoreError.illegalTransition(from: .pending, to: .shipped)) {
                 try await store.transition(orderId: order.id, to: .shipped, version: order.version)
             }
-            await #expect(throws: StoreError.versionConflict(resource: "order", id: order.id, expected: 7, current: 1)) {
+            await #expect(throws: StoreError.versionConflict(resource: .order, id: order.id, expected: 7, current: 1)) {
                 try await store.transition(orderId: order.id, to: .confirmed, version: 7)
             }
-            await #expect(throws: StoreError.notFound(resource: "order", id: "999999")) {
+            await #expect(throws: StoreError.notFound(resource: .order, id: "999999")) {
                 try await store.transition(orderId: 999_999, to: .confirmed, version: 1)
             }
             let delivered = try await store.transition(orderId: order.id, to: .cancelled, version: 1)

@@ -80,10 +80,10 @@ struct OrderPlacementTests {
         try await withStore { store, database in
             let (user, products) = try await store.seed(stock: [5])
             let line = OrderLine(productId: products[0].id, quantity: 1)
-            await #expect(throws: StoreError.notFound(resource: "user", id: "999999")) {
+            await #expect(throws: StoreError.notFound(resource: .user, id: "999999")) {
                 try await store.placeOrder(userId: 999_999, lines: [line])
             }
-            await #expect(throws: StoreError.notFound(resource: "product", id: "424242")) {
+            await #expect(throws: StoreError.notFound(resource: .product, id: "424242")) {
                 try await store.placeOrder(userId: user.id, lines: [line, OrderLine(productId: 424_242, quantity: 1)])
             }
             #expect(try await store.product(id: products[0].id).stockQuantity == 5)

@@ -71,7 +71,7 @@ struct PagingTests {
     @Test("an unknown user's orders are not found; a known user's empty list is an empty page")
     func unknownOwner() async throws {
         try await withStore { store, _ in
-            await #expect(throws: StoreError.notFound(resource: "user", id: "123456")) {
+            await #expect(throws: StoreError.notFound(resource: .user, id: "123456")) {
                 try await store.orders(userId: 123_456, limit: nil, cursor: nil)
             }
             let user = try await store.createUser(email: "empty@example.com", name: "Empty")

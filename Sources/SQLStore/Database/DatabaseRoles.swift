@@ -46,8 +46,7 @@ public struct DatabaseRoles: Sendable {
     /// in one transaction.
     public func apply(on connection: PostgresConnection, logger: Logger) async throws {
         try validate()
-        try await connection.query("BEGIN", logger: logger)
-        do {
+        try await connection.withTransaction(logger: logger) { connection in
             // Role names and passwords cannot be bound in DDL: they travel as bound values into
             // transaction-local settings, and the block below quotes them with format()'s %I / %L.
             try await connection.query(
@@ -62,10 +61,6 @@ public struct DatabaseRoles: Sendable {
                                   \("\(applicationTimeouts.idleInTransactionTimeout.wholeMilliseconds)ms"), true)
                 """, logger: logger)
             try await connection.query(Self.grants, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
         }
     }
 

@@ -1,26 +1,43 @@
 import PostgresNIO
-import _ConnectionPoolModule
 
-/// Everything the store refuses or cannot do, typed so that callers never read database text.
+/// Everything the store refuses or cannot do, typed so that callers never read database text
+/// and never match on strings: resources and unique keys are enums the compiler checks.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What a refusal is about.
+    public enum Resource: String, Sendable, CaseIterable {
+        case user, product, order, organization, membership, token
+        case activeOrganization = "active organization"
+    }
+
+    /// A value that must be unique, one per unique constraint of the schema.
+    public enum UniqueKey: String, Sendable, CaseIterable {
+        case email, sku, slug, membership
+        case idempotencyKey = "idempotency_key"
+    }
+
     /// No `resource` with that identifier.
-    case notFound(resource: String, id: String)
-    /// A unique value is taken: `field` (email, sku, slug, membership, idempotency_key).
-    case duplicate(field: String)
+    case notFound(resource: Resource, id: String)
+    /// A unique value is taken.
+    case duplicate(UniqueKey)
     /// The row changed since the caller read it (optimistic locking).
-    case versionConflict(resource: String, id: Int64, expected: Int32, current: Int32)
+    case versionConflict(resource: Resource, id: Int64, expected: Int32, current: Int32)
     /// Not enough stock for these products; the order was not placed.
     case insufficientStock([StockShortage])
     /// The order's status cannot change that way.
     case illegalTransition(from: OrderStatus, to: OrderStatus)
-    /// A value is well-formed but not acceptable.
+    /// A value in the request's body is well-formed but not acceptable; `field` names it as the
+    /// API does.
     case invalidInput(field: String, reason: String)
+    /// A query parameter (e.g. `page`) is out of its range.
+    case invalidParameter(name: String, reason: String)
+    /// A page cursor that this list did not issue, or that was edited.
+    case invalidCursor
     /// The user is not a member of the organization.
     case notMember(userId: Int64, organizationId: Int64)
     /// The idempotency key was used before with a different request.
     case idempotencyKeyReused(key: String)
     /// The row is locked by another transaction and the operation does not wait (NOWAIT).
-    case busy(resource: String, id: Int64)
+    case busy(resource: Resource, id: Int64)
     /// The operation conflicts with other data (e.g. an organization that still has orders).
     case conflict(reason: String)
     /// PostgreSQL is unreachable, or retries ran out: try again later.
@@ -28,19 +45,21 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notFound(let resource, let id): return "\(resource) \(id) not found"
-        case .duplicate(let field): return "that \(field) is already taken"
+        case .notFound(let resource, let id): return "\(resource.rawValue) \(id) not found"
+        case .duplicate(let key): return "that \(key.rawValue) is already taken"
         case .versionConflict(let resource, let id, let expected, let current):
-            return "\(resource) \(id) is at version \(current), not \(expected): it changed since it was read"
+            return "\(resource.rawValue) \(id) is at version \(current), not \(expected): it changed since it was read"
         case .insufficientStock(let shortages):
             return "insufficient stock for "
                 + shortages.map { "product \($0.productId) (requested \($0.requested), available \($0.available))" }
                 .joined(separator: ", ")
         case .illegalTransition(let from, let to): return "an order cannot go from \(from.rawValue) to \(to.rawValue)"
         case .invalidInput(let field, let reason): return "\(field): \(reason)"
+        case .invalidParameter(let name, let reason): return "\(name): \(reason)"
+        case .invalidCursor: return "cursor: is not a cursor this list issued"
         case .notMember(let user, let organization): return "user \(user) is not a member of organization \(organization)"
         case .idempotencyKeyReused(let key): return "idempotency key '\(key)' was used with a different request"
-        case .busy(let resource, let id): return "\(resource) \(id) is being changed by another request; retry"
+        case .busy(let resource, let id): return "\(resource.rawValue) \(id) is being changed by another request; retry"
         case .conflict(let reason): return reason
         case .unavailable(let reason): return "the database is unavailable: \(reason)"
         }
@@ -89,18 +108,42 @@ struct DatabaseFailure {
     var isRetryable: Bool { ["40001", "40P01", "55P03"].contains(sqlState ?? "") }
 }
 
+/// The pool refused a lease without a PostgreSQL error. After failing to connect for a while,
+/// PostgresNIO's pool trips a circuit breaker and fails leases at once with
+/// `ConnectionPoolError.connectionCreationCircuitBreakerTripped`, which `PostgresClient` passes
+/// through unmapped (it maps only shutdown and cancellation to `PSQLError`; PostgresClient.swift,
+/// `mapToPSQLError`). That type lives in the underscored `_ConnectionPoolModule`, so rather than
+/// import it, ``OrderStore/withConnection(_:)`` recognises the failure by where it happened:
+/// before the pool handed out a connection.
+struct PoolRefusal: Error {
+    let underlying: any Error
+}
+
+/// A refusal by one of the schema's constraints that only the statement's caller can turn into
+/// a ``StoreError``, because only it knows the identifiers involved. It never leaves the store:
+/// every statement that can raise one catches it.
+enum ConstraintViolation: Error, Equatable {
+    /// A foreign key found no row of `resource`.
+    case missingReference(StoreError.Resource)
+    /// `products_stock_quantity_check`: a stock would go below zero.
+    case stockBelowZero
+    /// `set_user_active_org` refused (SQLSTATE SQ403): not a member, or no such user or organization.
+    case notAMember
+}
+
 extension StoreError {
     /// Classifies what PostgreSQL said into the store's vocabulary, once, by SQLSTATE and
-    /// constraint name. Anything unrecognised is returned unchanged (a bug to be logged).
+    /// constraint name: a ``StoreError``, a ``ConstraintViolation`` for the caller to complete,
+    /// or, when unrecognised, the error unchanged (a bug to be logged).
     static func classify(_ error: any Error) -> any Error {
-        if error is StoreError { return error }
-        // A StoreError thrown inside a transaction's body arrives wrapped.
-        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError as? StoreError {
+        if error is StoreError || error is ConstraintViolation { return error }
+        // An error thrown inside a transaction's body arrives wrapped.
+        if let transaction = error as? PostgresTransactionError,
+            let inner = transaction.closureError, inner is StoreError || inner is ConstraintViolation
+        {
             return inner
         }
-        // After failing to connect for a minute the pool's circuit breaker refuses leases at once,
-        // with its own error type rather than a PSQLError.
-        if error is ConnectionPoolError || (error as? PostgresTransactionError)?.beginError is ConnectionPoolError {
+        if error is PoolRefusal {
             return StoreError.unavailable(reason: "PostgreSQL has been unreachable; connection attempts keep failing")
         }
         guard let failure = DatabaseFailure(error) else { return error }
@@ -120,23 +163,43 @@ extension StoreError {
         case "22003": return StoreError.invalidInput(field: "request", reason: "a number is out of range")
         case "22001": return StoreError.invalidInput(field: "request", reason: "a value is too long")
         case "22021", "22P05": return StoreError.invalidInput(field: "request", reason: "contains characters PostgreSQL cannot store")
-        case "SQ403": return StoreError.invalidInput(field: "organization_id", reason: "not a member")
+        case "SQ403": return ConstraintViolation.notAMember
         default: break
         }
-        switch failure.constraint {
-        case "users_email_key": return StoreError.duplicate(field: "email")
-        case "products_sku_key": return StoreError.duplicate(field: "sku")
-        case "organizations_slug_key": return StoreError.duplicate(field: "slug")
-        case "organization_members_pkey": return StoreError.duplicate(field: "membership")
-        case "idempotency_keys_pkey": return StoreError.duplicate(field: "idempotency_key")
-        case "products_stock_quantity_check": return StoreError.invalidInput(field: "stock_quantity", reason: "would go negative")
-        case "orders_user_id_fkey", "organization_members_user_id_fkey": return StoreError.notFound(resource: "user", id: "")
-        case "organization_members_organization_id_fkey": return StoreError.notFound(resource: "organization", id: "")
-        case "order_items_product_id_fkey": return StoreError.notFound(resource: "product", id: "")
-        case "orders_organization_id_fkey": return StoreError.conflict(reason: "the organization has orders")
-        case "organizations_slug_check":
-            return StoreError.invalidInput(field: "slug", reason: "lower-case letters, digits and single hyphens")
-        default: return error
+        guard let constraint = failure.constraint.flatMap(SchemaConstraint.init(rawValue:)) else { return error }
+        return constraint.refusal
+    }
+}
+
+/// The schema's named constraints that a request can run into, each with what it means.
+enum SchemaConstraint: String {
+    case usersEmailKey = "users_email_key"
+    case productsSkuKey = "products_sku_key"
+    case organizationsSlugKey = "organizations_slug_key"
+    case organizationMembersPkey = "organization_members_pkey"
+    case idempotencyKeysPkey = "idempotency_keys_pkey"
+    case productsStockQuantityCheck = "products_stock_quantity_check"
+    case ordersUserIdFkey = "orders_user_id_fkey"
+    case organizationMembersUserIdFkey = "organization_members_user_id_fkey"
+    case organizationMembersOrganizationIdFkey = "organization_members_organization_id_fkey"
+    case orderItemsProductIdFkey = "order_items_product_id_fkey"
+    case ordersOrganizationIdFkey = "orders_organization_id_fkey"
+    case organizationsSlugCheck = "organizations_slug_check"
+
+    var refusal: any Error {
+        switch self {
+        case .usersEmailKey: StoreError.duplicate(.email)
+        case .productsSkuKey: StoreError.duplicate(.sku)
+        case .organizationsSlugKey: StoreError.duplicate(.slug)
+        case .organizationMembersPkey: StoreError.duplicate(.membership)
+        case .idempotencyKeysPkey: StoreError.duplicate(.idempotencyKey)
+        case .productsStockQuantityCheck: ConstraintViolation.stockBelowZero
+        case .ordersUserIdFkey, .organizationMembersUserIdFkey: ConstraintViolation.missingReference(.user)
+        case .organizationMembersOrganizationIdFkey: ConstraintViolation.missingReference(.organization)
+        case .orderItemsProductIdFkey: ConstraintViolation.missingReference(.product)
+        case .ordersOrganizationIdFkey: StoreError.conflict(reason: "the organization has orders")
+        case .organizationsSlugCheck:
+            StoreError.invalidInput(field: "slug", reason: "lower-case letters, digits and single hyphens")
         }
     }
 }

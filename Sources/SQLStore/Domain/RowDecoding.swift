@@ -30,6 +30,8 @@ extension Product {
 extension Order {
     static let columns =
         "id, user_id, organization_id, order_number, status, total_amount, created_at, updated_at, version"
+    /// How many cells ``columns`` takes: where whatever a query selects after them starts.
+    static let columnCount = columns.split(separator: ",").count
 
     /// Decodes the order's columns from the start of `row`.
     init(row: PostgresRow) throws {
@@ -58,8 +60,10 @@ extension Order {
 
 extension OrderItem {
     static let columns = "id, order_id, product_id, quantity, unit_price, subtotal, created_at"
+    /// How many cells ``columns`` takes.
+    static let columnCount = columns.split(separator: ",").count
 
-    /// Decodes an item from the seven columns starting at `offset`; nil when they are NULL
+    /// Decodes an item from its ``columns`` starting at `offset`; nil when they are NULL
     /// (an order without items in a LEFT JOIN).
     init?(cells: PostgresRandomAccessRow, offset: Int) throws {
         guard let id = try cells[offset].decode(Int64?.self) else { return nil }

@@ -85,7 +85,7 @@ enum Validate {
     static func page(_ page: Int?) throws -> Int {
         let page = page ?? 1
         guard (1...1_000_000).contains(page) else {
-            throw StoreError.invalidInput(field: "page", reason: "must be from 1 to 1000000")
+            throw StoreError.invalidParameter(name: "page", reason: "must be from 1 to 1000000")
         }
         return page
     }

@@ -1,0 +1,45 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SQLStore
+
+/// `/users/{id}/tokens` and `/tokens/{id}`: customer tokens, issued and revoked by admins.
+struct TokenController {
+    let store: OrderStore
+    let bodyLimit: Int
+    var policy: AccessPolicy { AccessPolicy(store: store) }
+
+    func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
+        router.post("/users/:id/tokens") { request, context in
+            let id = try context.id("id")
+            try policy.requireAdmin(context)
+            let body = try await JSONBody.decode(CreateTokenRequest.self, from: request, limit: bodyLimit)
+            // Counted before trimming, as the document's maxLength counts.
+            guard body.name.unicodeScalars.count <= 100 else {
+                throw APIError(
+                    .unprocessableContent, code: "invalid_input", message: "name must be at most 100 characters",
+                    details: ["field": .string("name")])
+            }
+            var lifetime: Duration?
+            if let seconds = body.expiresIn {
+                guard seconds > 0, seconds <= 10 * 365 * 86_400 else {
+                    throw APIError(
+                        .unprocessableContent, code: "invalid_input", message: "expires_in must be 1 to 315360000 seconds",
+                        details: ["field": .string("expires_in")])
+                }
+                lifetime = .seconds(seconds)
+            }
+            let issued = try await store.createToken(role: .customer, userId: id, name: body.name, expiresIn: lifetime)
+            var headers = HTTPFields()
+            headers[.cacheControl] = "no-store"
+            return try JSONBody.response(TokenBody(issued.token, secret: issued.secret), status: .created, headers: headers)
+        }
+        router.delete("/tokens/:id") { _, context in
+            let id = try context.id("id")
+            try policy.requireAdmin(context)
+            // Admin tokens are the CLI's to revoke: an API caller cannot lock the back office out.
+            try await store.revokeToken(id: id, role: .customer)
+            return Response(status: .noContent)
+        }
+    }
+}
