@@ -22,14 +22,15 @@ public struct TestDatabase: Sendable {
         return try DatabaseURL(text)
     }
 
-    /// Creates a fresh, empty database, runs `body` with it, and drops it.
+    /// Creates a fresh database, empty or a copy of `template`, runs `body` with it, and drops it.
     public static func withFresh<Result: Sendable>(
-        _ body: (TestDatabase) async throws -> Result
+        template: String? = nil, _ body: (TestDatabase) async throws -> Result
     ) async throws -> Result {
         let admin = try adminURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
         _ = try await withConnection(to: admin) { connection in
-            try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
+            try await connection.query(
+                "CREATE DATABASE \(unescaped: name) TEMPLATE \(unescaped: template ?? "template1")", logger: logger)
         }
         var url = admin
         url.database = name
