@@ -108,11 +108,14 @@ func buildRouter(
     // Inside the error middleware, so that its 401 and 429 get the usual body.
     hummingbirdRouter.add(middleware: AuthMiddleware(store: store, settings: auth))
     let router = RecordingRouter(router: hummingbirdRouter, table: routes)
-    UserController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
-    ProductController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
-    OrderController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
-    OrganizationController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
-    TokenController(store: store, bodyLimit: settings.bodyLimit).addRoutes(to: router)
+    let controllers: [any StoreController] = [
+        UserController(store: store, bodyLimit: settings.bodyLimit),
+        ProductController(store: store, bodyLimit: settings.bodyLimit),
+        OrderController(store: store, bodyLimit: settings.bodyLimit),
+        OrganizationController(store: store, bodyLimit: settings.bodyLimit),
+        TokenController(store: store, bodyLimit: settings.bodyLimit),
+    ]
+    for controller in controllers { controller.addRoutes(to: router) }
 
     router.get("/health/live") { _, _ in
         try JSONBody.response(["status": "ok"])

@@ -4,10 +4,9 @@ import Hummingbird
 import SQLStore
 
 /// `/orders` and `/users/{id}/orders`: placing orders, reading them, and moving them through their lifecycle.
-struct OrderController {
+struct OrderController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
-    var policy: AccessPolicy { AccessPolicy(store: store) }
 
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/orders") { request, context in

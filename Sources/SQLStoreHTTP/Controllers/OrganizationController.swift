@@ -4,10 +4,9 @@ import Hummingbird
 import SQLStore
 
 /// `/organizations`, their members and orders, and a user's active organization.
-struct OrganizationController {
+struct OrganizationController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
-    var policy: AccessPolicy { AccessPolicy(store: store) }
 
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/organizations") { request, context in

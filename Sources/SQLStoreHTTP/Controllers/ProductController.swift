@@ -4,10 +4,9 @@ import Hummingbird
 import SQLStore
 
 /// `/products`: the catalogue, read by anyone with a token, changed by admins.
-struct ProductController {
+struct ProductController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
-    var policy: AccessPolicy { AccessPolicy(store: store) }
 
     /// `stock` is the reference's name for `stock_quantity` and ignored beside it, but the document
     /// bounds it all the same: a value out of range is refused even when it would not be used.

@@ -4,10 +4,9 @@ import Hummingbird
 import SQLStore
 
 /// `/users/{id}/tokens` and `/tokens/{id}`: customer tokens, issued and revoked by admins.
-struct TokenController {
+struct TokenController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
-    var policy: AccessPolicy { AccessPolicy(store: store) }
 
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/users/:id/tokens") { request, context in

@@ -4,10 +4,9 @@ import Hummingbird
 import SQLStore
 
 /// `/users` and `/users/{id}`: customers, created and listed by admins, read and updated by themselves.
-struct UserController {
+struct UserController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
-    var policy: AccessPolicy { AccessPolicy(store: store) }
 
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/users") { request, context in
