@@ -67,7 +67,7 @@ def main():
     parser.add_argument("--pg-bin", required=True)
     parser.add_argument("--bin", action="append", required=True, metavar="LABEL=PATH",
                         help="a binary to compare, named by its label (twice or more)")
-    parser.add_argument("--scenario", default="order_low", help="one of: " + ",".join(s[0] for s in bench.SCENARIOS[:3]))
+    parser.add_argument("--scenario", default="order_low", help="one of: " + ",".join(s[0] for s in bench.SCENARIOS[:4]))
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=bench.duration_seconds, default=5.0)
@@ -82,8 +82,8 @@ def main():
     binaries = [tuple(b.split("=", 1)) for b in args.bin]
     if len(binaries) < 2 or any(len(b) != 2 for b in binaries):
         parser.error("give --bin LABEL=PATH at least twice")
-    if args.scenario not in ("order_low", "order_hot", "product_get"):
-        parser.error("--scenario must be order_low, order_hot or product_get")
+    if args.scenario not in ("order_low", "order_hot", "product_get", "orders_first"):
+        parser.error("--scenario must be order_low, order_hot, product_get or orders_first")
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, bench.on_signal)
