@@ -129,7 +129,11 @@ func embeddedCursorSecret(_ embedded: EmbeddedPostgres) throws -> CursorSecret {
         return try CursorSecret(text.trimmingCharacters(in: .whitespacesAndNewlines), setting: file.path)
     }
     let secret = CursorSecret.random()
-    FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+    // Created empty with its mode first, then written in place: the secret is never in a file
+    // that others may read.
+    guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+        throw ConfigurationError(setting: file.path, reason: "cannot be created to keep the embedded server's cursor secret")
+    }
     try secret.text.write(to: file, atomically: false, encoding: .utf8)
     return secret
 }

@@ -9,7 +9,7 @@ struct ErrorClassificationTests {
         "PostgreSQL's connection, resource, operator-intervention and system error classes are 'unavailable'",
         arguments: ["08P01", "53400", "57P04", "58030"])
     func unavailableClasses(sqlState: String) async throws {
-        try await withStore { store, _ in
+        _ = try await withStore { store, _ in
             await #expect(throws: StoreError.unavailable(reason: "PostgreSQL is not accepting work")) {
                 try await store.transaction { connection in
                     _ = try await connection.query(
@@ -22,7 +22,7 @@ struct ErrorClassificationTests {
 
     @Test("a write that reaches a read-only server (a primary restarting in a failover) is 'unavailable', not a bug")
     func readOnlyServer() async throws {
-        try await withStore { store, _ in
+        _ = try await withStore { store, _ in
             await #expect(throws: StoreError.unavailable(reason: "PostgreSQL is read-only (a failover in progress?)")) {
                 try await store.transaction { connection in
                     // What a standby, or a primary restarted read-only, does to every write.
