@@ -142,7 +142,11 @@ def main():
                   f"non-2xx {sum(m['non_2xx'] for m in runs)}")
         for label, _ in binaries[1:]:
             lower = sum(b["server"] < a["server"] for a, b in zip(results[base_label], results[label]))
-            print(f"  {label} used less server CPU than {base_label} in {lower} of {args.rounds} rounds")
+            # Each round's servers ran back to back: the ratio within a round cancels the drift of
+            # a machine whose load changes between rounds.
+            paired = statistics.median(b["server"] / a["server"] for a, b in zip(results[base_label], results[label]))
+            print(f"  {label} used less server CPU than {base_label} in {lower} of {args.rounds} rounds; "
+                  f"median of the rounds' ratios {paired - 1:+.1%}")
     except bench.Interrupted:
         log("interrupted")
         return 130

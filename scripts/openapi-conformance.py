@@ -890,6 +890,17 @@ class Tour:
                              expect=422, code="invalid_input", note="name of 200 graphemes, 400 code points")
         self.check("a name too long for its column is reported as field name",
                    (response.get("details") or {}).get("field") == "name", str(response.get("details")))
+        # The document's maxLength counts the value as sent; the server once trimmed first and
+        # accepted 255 characters after leading whitespace (schemathesis ST201, issue 15).
+        padded = "\u0085" * 5 + "x" * 255
+        self.call("POST", "/products", body={"sku": self.unique("PAD"), "name": padded, "price": "1.00"}, expect=422,
+                  code="invalid_input", note="name of 255 characters after 5 of leading whitespace")
+        local = self.unique("p")
+        email = local + "@example." + "c" * (255 - len(local) - len("@example."))  # 255 characters
+        self.call("POST", "/users", body={"email": "  " + email, "name": "P"},
+                  expect=422, code="invalid_input", note="email over 255 characters only with its leading spaces")
+        self.call("POST", "/users", body={"email": " " + self.unique("q") + "@example.com ", "name": " " + "n" * 253 + " "},
+                  expect=201, note="a name of 255 characters, its 2 surrounding spaces included")
 
     def coverage(self):
         unexercised_operations, unexercised_statuses = [], []

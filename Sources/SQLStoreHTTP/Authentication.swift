@@ -92,44 +92,77 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     public var description: String { isOff ? "off" : "\(rate)/s, burst \(burst)" }
 }
 
-/// Verified tokens by the SHA-256 of their secret, each trusted for the cache's TTL (or until the
-/// token expires, if sooner): a hit costs no database round trip.
+/// Verified tokens, each trusted for the cache's TTL (or until the token expires, if sooner): a hit
+/// costs no database round trip and no SHA-256.
+///
+/// Entries are found by a 64-bit SipHash of the presented secret (Swift's `Hasher`, seeded at
+/// random per process, so nobody outside can steer which entries a probe lands on) and then
+/// confirmed by comparing the whole secret in constant time; the secret is hashed with SHA-256
+/// only on a miss, for the database. Only verified tokens are cached, never unknown ones, and the
+/// cache holds at most `capacity` entries: presenting made-up tokens cannot grow it.
 final class TokenCache: Sendable {
     private struct Entry {
+        /// The secret's bytes: what a hit is confirmed against.
+        let secret: [UInt8]
         let caller: Caller
         let until: NIODeadline
     }
-    private let entries = NIOLockedValueBox<[Data: Entry]>([:])
+    private let entries = NIOLockedValueBox<[Int: Entry]>([:])
     private let ttl: TimeAmount
-    /// Beyond this many entries, expired ones are dropped on insertion.
-    private let pruneAbove = 10_000
+    let capacity: Int
 
-    init(ttl: Duration) {
+    init(ttl: Duration, capacity: Int = 10_000) {
         self.ttl = TimeAmount(ttl)
+        self.capacity = max(1, capacity)
     }
 
-    func caller(hash: Data, now: NIODeadline = .now()) -> Caller? {
-        entries.withLockedValue { entries in
-            guard let entry = entries[hash] else { return nil }
+    func caller(secret: Substring, now: NIODeadline = .now()) -> Caller? {
+        let key = Self.key(secret)
+        return entries.withLockedValue { entries in
+            guard let entry = entries[key], Self.same(entry.secret, secret.utf8) else { return nil }
             guard entry.until > now else {
-                entries[hash] = nil
+                entries[key] = nil
                 return nil
             }
             return entry.caller
         }
     }
 
-    func insert(_ token: APIToken, hash: Data, now: NIODeadline = .now()) {
+    func insert(_ token: APIToken, secret: Substring, now: NIODeadline = .now()) {
         var until = now + ttl
         if let expiresAt = token.expiresAt {
             let left = expiresAt.timeIntervalSinceNow
             until = min(until, now + .nanoseconds(Int64(max(0, left) * 1e9)))
         }
-        let entry = Entry(caller: Caller(token), until: until)
+        let key = Self.key(secret)
+        let entry = Entry(secret: Array(secret.utf8), caller: Caller(token), until: until)
         entries.withLockedValue { entries in
-            if entries.count > pruneAbove { entries = entries.filter { $0.value.until > now } }
-            entries[hash] = entry
+            if entries[key] == nil, entries.count >= capacity {
+                entries = entries.filter { $0.value.until > now }
+                // Still full of live entries: drop arbitrary ones (a dropped token is only looked
+                // up again), so that the cache never exceeds its capacity.
+                while entries.count >= capacity, let any = entries.first { entries[any.key] = nil }
+            }
+            entries[key] = entry
         }
+    }
+
+    private static func key(_ secret: Substring) -> Int {
+        var hasher = Hasher()
+        let hashed: Void? = secret.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if hashed == nil {
+            for byte in secret.utf8 { hasher.combine(byte) }
+        }
+        return hasher.finalize()
+    }
+
+    /// Whether `stored` and `presented` are the same bytes, in a time that depends only on their
+    /// length (which the secret's format fixes), never on where they first differ.
+    private static func same(_ stored: [UInt8], _ presented: Substring.UTF8View) -> Bool {
+        guard stored.count == presented.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(stored, presented) { difference |= a ^ b }
+        return difference == 0
     }
 }
 
@@ -143,9 +176,18 @@ final class RateLimiter: Sendable {
         var tokens: Double
         var updated: NIODeadline
     }
-    private let buckets = NIOLockedValueBox<[Key: Bucket]>([:])
+    private struct State {
+        var buckets: [Key: Bucket] = [:]
+        /// No pruning before this: a prune walks every bucket, so it runs at most once a second.
+        var nextPrune = NIODeadline.uptimeNanoseconds(0)
+    }
+    private let state = NIOLockedValueBox(State())
     let limit: RateLimit
+    /// Beyond this many buckets, those full again (the same as none) are dropped, at most once a
+    /// second.
     private let pruneAbove = 10_000
+    /// The most buckets kept at any time.
+    private let capacity = 100_000
 
     init(limit: RateLimit) {
         self.limit = limit
@@ -155,26 +197,33 @@ final class RateLimiter: Sendable {
     /// next request would be.
     func acquire(_ key: Key, now: NIODeadline = .now()) -> Int? {
         if limit.isOff { return nil }
-        return buckets.withLockedValue { buckets in
-            if buckets.count > pruneAbove {
+        return state.withLockedValue { state in
+            if state.buckets.count > pruneAbove, now >= state.nextPrune {
+                state.nextPrune = now + .seconds(1)
                 // A bucket full again is the same as no bucket.
                 let full = limit.burst
-                buckets = buckets.filter { refilled($0.value, now: now) < full }
+                state.buckets = state.buckets.filter { refilled($0.value, now: now) < full }
             }
-            var bucket = buckets[key].map { Bucket(tokens: refilled($0, now: now), updated: now) }
+            // Still this many callers mid-burst (many client addresses): drop arbitrary ones rather
+            // than grow without bound; a dropped caller only starts with a full bucket again.
+            while state.buckets.count >= capacity, state.buckets[key] == nil, let any = state.buckets.first {
+                state.buckets[any.key] = nil
+            }
+            // Callers read the clock before taking the lock: never let a bucket's time go back.
+            var bucket = state.buckets[key].map { Bucket(tokens: refilled($0, now: now), updated: max($0.updated, now)) }
                 ?? Bucket(tokens: limit.burst, updated: now)
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
-                buckets[key] = bucket
+                state.buckets[key] = bucket
                 return nil
             }
-            buckets[key] = bucket
+            state.buckets[key] = bucket
             return max(1, Int(((1 - bucket.tokens) / limit.rate).rounded(.up)))
         }
     }
 
     private func refilled(_ bucket: Bucket, now: NIODeadline) -> Double {
-        let seconds = Double((now - bucket.updated).nanoseconds) / 1e9
+        let seconds = Double(max(0, (now - bucket.updated).nanoseconds)) / 1e9
         return min(limit.burst, bucket.tokens + seconds * limit.rate)
     }
 }
@@ -214,19 +263,20 @@ struct AuthMiddleware: RouterMiddleware {
             try limit(.address(context.addressKey))
             throw Self.unauthorized()
         }
-        let hash = TokenSecret.hash(secret)
-        if let caller = cache.caller(hash: hash) {
+        // One clock reading for the cache and the rate limiter.
+        let now = NIODeadline.now()
+        if let caller = cache.caller(secret: secret, now: now) {
             context.caller = caller
         } else {
             // A look-up costs the database a statement: bound how often one address can ask.
-            try limit(.address(context.addressKey))
-            guard let token = try await store.verifyToken(hash: hash) else { throw Self.unauthorized() }
-            cache.insert(token, hash: hash)
+            try limit(.address(context.addressKey), now: now)
+            guard let token = try await store.verifyToken(hash: TokenSecret.hash(secret)) else { throw Self.unauthorized() }
+            cache.insert(token, secret: secret)
             context.caller = Caller(token)
         }
         switch context.caller {
-        case .admin(let tokenId?): try limit(.token(tokenId))
-        case .customer(_, let tokenId): try limit(.token(tokenId))
+        case .admin(let tokenId?): try limit(.token(tokenId), now: now)
+        case .customer(_, let tokenId): try limit(.token(tokenId), now: now)
         default: break
         }
         return try await next(request, context)
@@ -234,11 +284,22 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// The token of `Authorization: Bearer <token>`, if the header has that shape and the token
     /// that of a secret.
+    ///
+    /// Reads the header's bytes without copying or lowercasing it: it runs on every request.
     static func bearer(_ header: String?) -> Substring? {
-        guard let header, header.count > 7 else { return nil }
-        let scheme = header.prefix(7)
-        guard scheme.lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).drop { $0 == " " }
+        guard let header else { return nil }
+        let utf8 = header.utf8
+        var index = utf8.startIndex
+        for expected in "bearer".utf8 {
+            guard index != utf8.endIndex else { return nil }
+            let byte = utf8[index]
+            // ASCII letters only: `| 0x20` lowercases A-Z and leaves a-z as they are.
+            guard byte | 0x20 == expected, (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) else { return nil }
+            utf8.formIndex(after: &index)
+        }
+        guard index != utf8.endIndex, utf8[index] == 0x20 else { return nil }
+        while index != utf8.endIndex, utf8[index] == 0x20 { utf8.formIndex(after: &index) }
+        let token = header[index...]
         return TokenSecret.isWellFormed(token) ? token : nil
     }
 
@@ -249,8 +310,8 @@ struct AuthMiddleware: RouterMiddleware {
         return error
     }
 
-    private func limit(_ key: RateLimiter.Key) throws {
-        guard let retryAfter = limiter.acquire(key) else { return }
+    private func limit(_ key: RateLimiter.Key, now: NIODeadline = .now()) throws {
+        guard let retryAfter = limiter.acquire(key, now: now) else { return }
         Counter(label: "sqlstore_rate_limited_total", dimensions: [("caller", key.kind)]).increment()
         var error = APIError(
             .tooManyRequests, code: "rate_limited", message: "too many requests: retry after \(retryAfter) s")

@@ -103,7 +103,7 @@ final class ServerProcess: Sendable {
 
     func request(
         _ method: String, _ path: String, json: Any? = nil, raw: Data? = nil, headers: [String: String] = [:],
-        as credential: Credential = .admin
+        as credential: Credential = .admin, session: URLSession = .shared
     ) async throws -> Reply {
         var request = URLRequest(url: URL(string: path, relativeTo: baseURL)!)
         request.httpMethod = method
@@ -116,7 +116,7 @@ final class ServerProcess: Sendable {
         if let raw { request.httpBody = raw }
         if request.httpBody != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields { fields["\(name)"] = "\(value)" }

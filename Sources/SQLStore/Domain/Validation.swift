@@ -2,13 +2,18 @@ import Foundation
 
 /// Input rules, checked before any SQL runs so bad input changes nothing and says what is wrong.
 enum Validate {
+    /// Trimmed of surrounding whitespace, then non-empty. The length is that of the value as sent,
+    /// before trimming: the OpenAPI document's `maxLength` reads it so, and the server refuses
+    /// exactly what the document does (schemathesis ST201: a name of 255 characters after leading
+    /// spaces was accepted against the document's limit).
     static func text(_ value: String, field: String, maxLength: Int) throws -> String {
+        // PostgreSQL's VARCHAR(n) and JSON Schema's maxLength count code points, not the
+        // grapheme clusters `count` gives.
+        guard value.unicodeScalars.count <= maxLength else {
+            throw StoreError.invalidInput(field: field, reason: "must be at most \(maxLength) characters, surrounding whitespace included")
+        }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw StoreError.invalidInput(field: field, reason: "must not be empty") }
-        // PostgreSQL's VARCHAR(n) counts code points, not the grapheme clusters `count` gives.
-        guard trimmed.unicodeScalars.count <= maxLength else {
-            throw StoreError.invalidInput(field: field, reason: "must be at most \(maxLength) characters")
-        }
         return try withoutNUL(trimmed, field: field)
     }
 
