@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import PostgresNIO
 import SQLStoreMigrations
+import Synchronization
 import Testing
 import TestSupport
 
@@ -11,6 +12,9 @@ import TestSupport
 /// docs/security.md with every kind of caller, and the database unchanged by every refusal.
 @Suite("Auth")
 struct AuthTests {
+    /// How many connections the rate-limit test floods from.
+    static let floodConnections = 4
+
     /// The callers of the matrix.
     enum Who: String, CaseIterable, CustomStringConvertible {
         case none, malformed, unknown, expired, revoked, admin, owner, member, stranger
@@ -244,7 +248,8 @@ struct AuthTests {
             func status(_ header: String) async throws -> Int {
                 try await server.request("GET", "/users", headers: ["Authorization": header], as: .anonymous).status
             }
-            #expect(try await status("Bearer \(token)") == 200)  // now cached
+            let cached = try await status("Bearer \(token)")
+            #expect(cached == 200)
             #expect(try await status("bearer   \(token)") == 200)
             #expect(try await status("BEARER \(token)") == 200)
             var changed = Array(token.utf8)
@@ -330,14 +335,19 @@ struct AuthTests {
                 let retryAfter: Int?
                 let at: ContinuousClock.Instant
             }
-            // 16 concurrent loops, each sending its next request as soon as the last is answered,
-            // until cancelled.
+            // 4 concurrent loops, each sending its next request as soon as the last is answered,
+            // until cancelled: hundreds a second against a limit of 50. (More loops measure only
+            // how the test process's own HTTP client competes for the two cores.)
+            let stop = FloodStop()
+            let giveUp = ContinuousClock.now + .seconds(30)
             let flooding = Task {
                 await withTaskGroup(of: [Sent].self) { group in
-                    for _ in 0..<16 {
+                    for _ in 0..<Self.floodConnections {
                         group.addTask {
                             var sent: [Sent] = []
-                            while !Task.isCancelled {
+                            // Stopped by a flag, not by cancellation: FoundationNetworking's async
+                            // requests can fail to resume when cancelled mid-flight.
+                            while !stop.isSet, ContinuousClock.now < giveUp {
                                 guard
                                     let reply = try? await world.server.request(
                                         "GET", "/products/\(world.product)", as: flooder, session: floodSession)
@@ -354,7 +364,7 @@ struct AuthTests {
             let probing = ContinuousClock.now
             let during = try await probe()
             let probed = ContinuousClock.now
-            flooding.cancel()
+            stop.set()
             let flood = await flooding.value
 
             let limited = flood.filter { $0.status == 429 }
@@ -363,7 +373,7 @@ struct AuthTests {
             let seconds = Double((probed - probing).components.seconds) + Double((probed - probing).components.attoseconds) / 1e18
             print(
                 """
-                rate limit figures: flood of \(flood.count) requests by 16 connections (\(overlapping.count) while the other token probed,                 over \(String(format: "%.2f", seconds)) s): \(limited.count) answered 429, \(admitted.count) 200;                 other token, 40 requests each: alone median \(ms(percentile(alone, 0.5))), p99 \(ms(percentile(alone, 0.99)));                 during the flood median \(ms(percentile(during, 0.5))), p99 \(ms(percentile(during, 0.99))),                 statuses \(Set(during.map(\.status)).sorted())
+                rate limit figures: flood of \(flood.count) requests by \(Self.floodConnections) connections (\(overlapping.count) while the other token probed,                 over \(String(format: "%.2f", seconds)) s): \(limited.count) answered 429, \(admitted.count) 200;                 other token, 40 requests each: alone median \(ms(percentile(alone, 0.5))), p99 \(ms(percentile(alone, 0.99)));                 during the flood median \(ms(percentile(during, 0.5))), p99 \(ms(percentile(during, 0.99))),                 statuses \(Set(during.map(\.status)).sorted())
                 """)
 
             #expect(overlapping.count >= 100, "the flood ran while the other token probed")
@@ -375,14 +385,16 @@ struct AuthTests {
             #expect(flood.allSatisfy { $0.status == 200 || $0.status == 429 }, "\(Set(flood.map(\.status)))")
             #expect(alone.allSatisfy { $0.status == 200 } && during.allSatisfy { $0.status == 200 }, "the other token was never limited")
             // Its usual latency: the flood's refusals are cheap, so the other token's median stays
-            // within a small multiple of its median alone (plus a few ms for two busy cores).
+            // within a small multiple of its median alone. The margin is for two cores shared with
+            // the flooding client and the suites running beside this one; a limiter that queued or
+            // delayed requests instead of refusing them would be seconds off.
             let usual = percentile(alone, 0.5)
             #expect(
-                percentile(during, 0.5) <= usual * 3 + .milliseconds(5),
+                percentile(during, 0.5) <= usual * 5 + .milliseconds(25),
                 "median \(ms(percentile(during, 0.5))) during the flood against \(ms(usual)) alone")
             // The slowest of 40 on a shared 2-core machine: only a gross bound, against a flood that
             // would queue the other token's requests behind its own.
-            let tail = max(percentile(alone, 0.99) * 5, .milliseconds(250))
+            let tail = max(percentile(alone, 0.99) * 5, .milliseconds(500))
             #expect(percentile(during, 0.99) <= tail, "p99 \(ms(percentile(during, 0.99))) during the flood")
             let metrics = String(decoding: try await world.server.request("GET", "/metrics", as: .anonymous).body, as: UTF8.self)
             #expect(metrics.contains(#"sqlstore_rate_limited_total{caller="token"}"#), "429s are counted in /metrics")
@@ -420,4 +432,11 @@ struct AuthTests {
                 try await server.database.scalar("SELECT revoked_at IS NOT NULL FROM api_tokens WHERE name = 'cli'", as: Bool.self) == true)
         }
     }
+}
+
+/// A flag one task sets and others poll.
+final class FloodStop: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }
