@@ -112,6 +112,7 @@ extension OrderStore {
 
 /// One product by id, prepared once per connection: `GET /products/{id}` is the hottest read.
 struct ProductStatement: PostgresPreparedStatement {
+    static let name = "sqlstore_product_by_id"  // not PostgresNIO's default: see CommitBarrier
     static let sql = "SELECT \(Product.columns) FROM products WHERE id = $1"
     static let bindingDataTypes: [PostgresDataType] = [.int8]
 
