@@ -482,8 +482,10 @@ end
 def wrk_script(kind, ds, extra=None):
     if kind in ("order_low", "order_hot"):
         lo, hi = (HOT_PRODUCTS + 1, ds.products) if kind == "order_low" else (1, HOT_PRODUCTS)
+        # A headers table given to wrk.format replaces wrk.headers (-H, the bearer token): copy them.
         return f"""
 local headers = {{["Content-Type"] = "application/json"}}
+for name, value in pairs(wrk.headers) do headers[name] = value end
 function request()
   local u = math.random(1, {ds.users})
   local a = math.random({lo}, {hi})

@@ -93,10 +93,15 @@ def main():
     parser.add_argument("--own-database", action="store_true",
                         help="each binary runs on its own copy of the seeded database, migrated by that binary: "
                              "compares migrations too (seeded by the first binary's schema, so list the older first)")
+    parser.add_argument("--sql", action="append", default=[], metavar="LABEL:STATEMENT",
+                        help="with --own-database: a statement run on that label's database after its migrations, "
+                             "e.g. to put an old index back and measure what it costs")
     parser.add_argument("--floor", action="store_true",
                         help="after each measured run, measure GET /health/live on the same server too, and "
                              "print the scenario's server CPU per request as a multiple of that HTTP floor")
     args = parser.parse_args()
+    if args.sql and not args.own_database:
+        parser.error("--sql needs --own-database")
     binaries = [tuple(b.split("=", 1)) for b in args.bin]
     if len(binaries) < 2 or any(len(b) != 2 for b in binaries):
         parser.error("give --bin LABEL=PATH at least twice")
@@ -126,6 +131,9 @@ def main():
                                         capture_output=True, text=True)
                 if result.returncode != 0:
                     raise RuntimeError(f"{label}: sqlstore migrate up failed:\n{result.stdout}{result.stderr}")
+                for statement in (e.split(":", 1)[1] for e in args.sql if e.split(":", 1)[0] == label):
+                    cluster.psql(statement, db=databases[label])
+                    log(f"{label}: {statement}")
                 cluster.psql("VACUUM ANALYZE", db=databases[label])
                 log(f"{label} runs on database {databases[label]}, migrated by its own binary")
         settings = types.SimpleNamespace(threads=2)
