@@ -25,14 +25,26 @@ spec.loader.exec_module(bench)
 log = bench.log
 
 
-def measure(runner, scenario, conns, seconds, warmup):
+def product_updates(cluster, db):
+    """Updates of products so far, and how many of them were HOT (they touched no index). An idle
+    backend reports its counters up to 10 s late, one that exits reports them at once: read this
+    only when no server runs (after cluster.settle)."""
+    upd, hot = cluster.psql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'products'",
+                            db=db).split("|")
+    return int(upd), int(hot)
+
+
+def measure(runner, scenario, conns, seconds, warmup, floor):
     kind = dict((s[0], s[2]) for s in bench.SCENARIOS)[scenario]
     if warmup:
         runner.wrk(scenario, kind, conns, warmup, record=False)
     result = runner.wrk(scenario, kind, conns, seconds)
+    # The HTTP floor (GET /health/live, no database) right after, on the same server: what
+    # HTTP alone costs it, the least any endpoint can.
+    floor_ms = runner.wrk("http_floor", "health", conns, seconds)["server_cpu_ms_per_request"] if floor else None
     return {"rps": result["rps"], "server": result["server_cpu_ms_per_request"],
             "postgres": result["postgres_cpu_ms_per_request"], "p99": result["latency_ms"]["p99"],
-            "non_2xx": sum(result["non_2xx"].values())}
+            "non_2xx": sum(result["non_2xx"].values()), "floor": floor_ms}
 
 
 class PgBouncer:
@@ -78,7 +90,18 @@ def main():
     parser.add_argument("--pgbouncer", action="append", default=[], metavar="LABEL",
                         help="this binary's server reaches PostgreSQL through PgBouncer (pool_mode = transaction) "
                              "with DATABASE_POOLER=pgbouncer; the same binary may be given twice under two labels")
+    parser.add_argument("--own-database", action="store_true",
+                        help="each binary runs on its own copy of the seeded database, migrated by that binary: "
+                             "compares migrations too (seeded by the first binary's schema, so list the older first)")
+    parser.add_argument("--sql", action="append", default=[], metavar="LABEL:STATEMENT",
+                        help="with --own-database: a statement run on that label's database after its migrations, "
+                             "e.g. to put an old index back and measure what it costs")
+    parser.add_argument("--floor", action="store_true",
+                        help="after each measured run, measure GET /health/live on the same server too, and "
+                             "print the scenario's server CPU per request as a multiple of that HTTP floor")
     args = parser.parse_args()
+    if args.sql and not args.own_database:
+        parser.error("--sql needs --own-database")
     binaries = [tuple(b.split("=", 1)) for b in args.bin]
     if len(binaries) < 2 or any(len(b) != 2 for b in binaries):
         parser.error("give --bin LABEL=PATH at least twice")
@@ -97,19 +120,37 @@ def main():
         first.migrate()
         log(f"seeding {ds.orders:,} orders ...")
         bench.seed(cluster, ds)
+        urls = {label: cluster.url for label, _ in binaries}
+        databases = {label: cluster.db for label, _ in binaries}
+        if args.own_database:
+            for number, (label, path) in enumerate(binaries, start=1):
+                databases[label] = f"{cluster.db}_{number}"
+                cluster.psql(f"CREATE DATABASE {databases[label]} TEMPLATE {cluster.db}", db="postgres")
+                urls[label] = cluster.url.replace(f"/{cluster.db}?", f"/{databases[label]}?")
+                result = subprocess.run([path, "migrate", "up", "--database-url", urls[label]],
+                                        capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise RuntimeError(f"{label}: sqlstore migrate up failed:\n{result.stdout}{result.stderr}")
+                for statement in (e.split(":", 1)[1] for e in args.sql if e.split(":", 1)[0] == label):
+                    cluster.psql(statement, db=databases[label])
+                    log(f"{label}: {statement}")
+                cluster.psql("VACUUM ANALYZE", db=databases[label])
+                log(f"{label} runs on database {databases[label]}, migrated by its own binary")
         settings = types.SimpleNamespace(threads=2)
         bouncer = PgBouncer(cluster, run_dir, 25) if args.pgbouncer else None
         results = {label: [] for label, _ in binaries}
         for round_number in range(1, args.rounds + 1):
             for label, path in binaries:
                 pooled = label in args.pgbouncer
-                server = bench.Server(path, bouncer.url if pooled else cluster.url, run_dir, None)
+                server = bench.Server(path, bouncer.url if pooled else urls[label], run_dir, None)
                 # The admin token made once, at migration: every server of the run sends it.
                 server.token = first.token
                 extra = dict(e.split(":", 1)[1].split("=", 1) for e in args.env if e.split(":", 1)[0] == label)
                 if pooled:
                     extra["DATABASE_POOLER"] = "pgbouncer"
                 os.environ.update(extra)
+                children = cluster.children()
+                upd0, hot0 = product_updates(cluster, databases[label])
                 try:
                     server.start()
                 finally:
@@ -118,15 +159,22 @@ def main():
                 try:
                     bouncer_before = bouncer.cpu_seconds() if bouncer else 0.0
                     m = measure(bench.Runner(settings, cluster, server, ds, run_dir), args.scenario,
-                                args.connections, args.duration, args.warmup)
+                                args.connections, args.duration, args.warmup, args.floor)
                     requests = m["rps"] * args.duration
                     m["pgbouncer"] = (bouncer.cpu_seconds() - bouncer_before) * 1000 / requests if pooled and requests else 0.0
                 finally:
                     server.stop()
+                # The HOT share of this turn's updates of products (warm-up included): the
+                # server's backends report their counters as they exit.
+                cluster.settle(children)
+                upd1, hot1 = product_updates(cluster, databases[label])
+                m["hot"] = (hot1 - hot0) / (upd1 - upd0) if upd1 > upd0 else None
                 results[label].append(m)
                 log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
                     f"PostgreSQL {m['postgres']:.3f} ms/req  PgBouncer {m['pgbouncer']:.3f} ms/req  "
-                    f"p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}")
+                    f"p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}"
+                    + (f"  HOT updates {m['hot']:.1%}" if m["hot"] is not None else "")
+                    + (f"  floor {m['floor']:.3f} ms/req (x{m['server'] / m['floor']:.2f})" if m["floor"] else ""))
 
         base_label = binaries[0][0]
         base = statistics.median(m["server"] for m in results[base_label])
@@ -139,7 +187,13 @@ def main():
                   f"PostgreSQL {statistics.median(m['postgres'] for m in runs):.3f} ms/req  "
                   f"PgBouncer {statistics.median(m['pgbouncer'] for m in runs):.3f} ms/req  "
                   f"{statistics.median(m['rps'] for m in runs):.0f} req/s  "
-                  f"non-2xx {sum(m['non_2xx'] for m in runs)}")
+                  f"p99 {statistics.median(m['p99'] for m in runs):.1f} ms  "
+                  f"non-2xx {sum(m['non_2xx'] for m in runs)}"
+                  + (f"  HOT updates {statistics.median(m['hot'] for m in runs):.1%}"
+                     if all(m["hot"] is not None for m in runs) else "")
+                  + (f"  floor {statistics.median(m['floor'] for m in runs):.3f} ms/req, server ÷ floor "
+                     f"x{statistics.median(m['server'] / m['floor'] for m in runs):.2f}"
+                     if all(m["floor"] for m in runs) else ""))
         for label, _ in binaries[1:]:
             lower = sum(b["server"] < a["server"] for a, b in zip(results[base_label], results[label]))
             # Each round's servers ran back to back: the ratio within a round cancels the drift of

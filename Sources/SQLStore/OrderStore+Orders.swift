@@ -42,7 +42,9 @@ extension OrderStore {
                 ORDER BY p.id FOR UPDATE OF p
             ),
             restocked AS (
-                UPDATE products p SET stock_quantity = p.stock_quantity + i.quantity, version = p.version + 1, updated_at = now()
+                UPDATE products p
+                SET stock_quantity = p.stock_quantity + i.quantity, in_stock = p.stock_quantity + i.quantity > 0,
+                    version = p.version + 1, updated_at = now()
                 FROM order_items i JOIN locked l ON l.id = i.product_id
                 WHERE p.id = i.product_id AND i.order_id IN (SELECT id FROM changed)
             ),

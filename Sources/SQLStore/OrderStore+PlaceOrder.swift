@@ -166,6 +166,7 @@ extension OrderStore {
 /// ids and `$2` quantities of the merged lines, `$3` the idempotency key or NULL, `$4` the user,
 /// `$5` the request hash or NULL.
 struct PlaceOrderStatement: PostgresPreparedStatement {
+    static let name = "sqlstore_place_order"  // not PostgresNIO's default: see CommitBarrier
     static let sql = """
         SELECT * FROM place_order($1::bigint[], $2::int[], $3::text, $4::bigint, $5::text)
         """

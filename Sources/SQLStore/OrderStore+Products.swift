@@ -13,8 +13,8 @@ extension OrderStore {
         let stock = try Validate.stock(stockQuantity)
         let product = try await writeRow(
             """
-            INSERT INTO products (sku, name, description, price, stock_quantity)
-            VALUES (\(sku), \(name), \(description), \(price), \(stock))
+            INSERT INTO products (sku, name, description, price, stock_quantity, in_stock)
+            VALUES (\(sku), \(name), \(description), \(price), \(stock), \(stock > 0))
             RETURNING \(unescaped: Product.columns)
             """, decode: Product.init(row:))
         return try product.orThrow(.conflict(reason: "the product was not created"))
@@ -24,11 +24,13 @@ extension OrderStore {
         try await rows(ProductStatement(id: id)).first.orThrow(.notFound(resource: .product, id: "\(id)"))
     }
 
-    /// Products by id; `inStock` keeps those with stock, read through the partial index.
+    /// Products by id; `inStock` keeps those with stock, read through the partial index on
+    /// `in_stock` (migrations 018–022: an index on `stock_quantity` would make every order's stock
+    /// update non-HOT).
     public func products(page: Int?, pageSize: Int?, inStock: Bool = false) async throws -> OffsetPage<Product> {
         let page = try Validate.page(page)
         let size = Paging.clamp(pageSize)
-        let filter = inStock ? "WHERE stock_quantity > 0" : ""
+        let filter = inStock ? Self.inStockFilter : ""
         let rows = try await rows(
             """
             SELECT \(unescaped: Product.columns), count(*) OVER ()
@@ -39,6 +41,10 @@ extension OrderStore {
         let total = if let first = rows.first { first.1 } else { try await count("SELECT count(*) FROM products \(unescaped: filter)") }
         return OffsetPage(items: rows.map(\.0), total: total, page: page, pageSize: size)
     }
+
+    /// The in-stock page's filter: the predicate of `idx_products_in_stock`, word for word, so the
+    /// planner can use that partial index.
+    static let inStockFilter = "WHERE in_stock"
 
     /// Changes the given fields if the product is still at `version` (optimistic locking).
     public func updateProduct(
@@ -53,6 +59,7 @@ extension OrderStore {
             UPDATE products
             SET name = coalesce(\(name), name), description = coalesce(\(description), description),
                 price = coalesce(\(price), price), stock_quantity = coalesce(\(stock), stock_quantity),
+                in_stock = coalesce(\(stock), stock_quantity) > 0,
                 version = version + 1, updated_at = now()
             WHERE id = \(id) AND version = \(version)
             RETURNING \(unescaped: Product.columns)
@@ -73,7 +80,9 @@ extension OrderStore {
             .joined(separator: ", ")
         let query: PostgresQuery = """
             WITH target AS (SELECT id FROM products WHERE id = \(productId) FOR UPDATE NOWAIT)
-            UPDATE products p SET stock_quantity = p.stock_quantity + \(delta), version = p.version + 1, updated_at = now()
+            UPDATE products p
+            SET stock_quantity = p.stock_quantity + \(delta), in_stock = p.stock_quantity + \(delta) > 0,
+                version = p.version + 1, updated_at = now()
             FROM target WHERE p.id = target.id
             RETURNING \(unescaped: columns)
             """
@@ -104,6 +113,7 @@ extension OrderStore {
 
 /// One product by id, prepared once per connection: `GET /products/{id}` is the hottest read.
 struct ProductStatement: PostgresPreparedStatement {
+    static let name = "sqlstore_product_by_id"  // not PostgresNIO's default: see CommitBarrier
     static let sql = "SELECT \(Product.columns) FROM products WHERE id = $1"
     static let bindingDataTypes: [PostgresDataType] = [.int8]
 

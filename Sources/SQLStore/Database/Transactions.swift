@@ -54,32 +54,38 @@ extension OrderStore {
 
     /// Runs `operation`, or gives up with ``StoreError/unavailable(reason:)`` at the deadline.
     ///
-    /// The answer at the deadline does not wait for `operation`: it is cancelled and left to
-    /// end on its own. (A task group would wait for it, and a PostgresNIO call stuck where
-    /// cancellation does not reach — a query written to a connection that just closed is never
-    /// completed — would hold the caller, and graceful shutdown, forever.)
+    /// The answer at the deadline does not wait for `operation`: it is cancelled and left to end
+    /// on its own, in a task of its own. It has to be: PostgresNIO 1.33 gives a query in flight no
+    /// cancellation (`PostgresConnection.query` and `execute` await their result without a
+    /// cancellation handler), and a query written to a connection that has just closed is never
+    /// completed (the write's failure is dropped, `channel.write(_:promise: nil)`). Run in the
+    /// caller's task, or in a task group, either would hold the caller, and graceful shutdown,
+    /// past any deadline. Cancelling the caller's own task instead would fail its next write (the
+    /// 503 itself: NIO's async writer throws `CancellationError` for a cancelled task).
+    ///
+    /// What it costs when the operation finishes first: the task starts at once on the calling
+    /// thread (`Task.immediate`), so the query is written without a hop to another thread, and one
+    /// small object is registered with the sweeper and removed again. Whatever the operation leases
+    /// it gives back when it ends (tested in `DeadlineLeaseTests`), the lease at the latest when
+    /// PostgreSQL answers or the connection closes.
     func withinDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        let deadline = retry.deadline
-        let outcome = FirstOutcome<Result>()
-        let work = Task {
+        let race = DeadlineRace<Result>(deadline: retry.deadline)
+        let expiry = deadlines.add(ContinuousClock.now + retry.deadline, race)
+        defer { deadlines.remove(expiry) }
+        let work = Task.immediate {
             StoreMetrics.operationStarted()
             defer { StoreMetrics.operationEnded() }
             do {
-                outcome.settle(.success(try await operation()))
+                race.settle(.success(try await operation()), abandon: false)
             } catch {
-                outcome.settle(.failure(error))
+                race.settle(.failure(error), abandon: false)
             }
         }
-        let expiry = deadlines.add(ContinuousClock.now + deadline) {
-            outcome.settle(.failure(StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")))
-            work.cancel()
-        }
-        defer { deadlines.remove(expiry) }
+        race.attach(work)
         return try await withTaskCancellationHandler {
-            try await outcome.value
+            try await race.value
         } onCancel: {
-            work.cancel()
-            outcome.settle(.failure(CancellationError()))
+            race.settle(.failure(CancellationError()), abandon: true)
         }
     }
 
@@ -107,36 +113,80 @@ extension OrderStore {
     }
 }
 
-/// The first of several racing outcomes; later ones are dropped.
-final class FirstOutcome<Value: Sendable>: Sendable {
-    private enum State {
-        case pending([CheckedContinuation<Value, any Error>])
-        case settled(Result<Value, any Error>)
-    }
-    private let state = Mutex(State.pending([]))
+/// Something the sweeper expires once its deadline has passed.
+protocol DeadlineExpirable: AnyObject, Sendable {
+    func expire()
+}
 
-    func settle(_ result: Result<Value, any Error>) {
-        let waiters: [CheckedContinuation<Value, any Error>] = state.withLock { state in
-            guard case .pending(let waiters) = state else { return [] }
-            state = .settled(result)
-            return waiters
+/// One operation against its deadline: the first outcome wins (the operation's result, the
+/// deadline, or the caller's cancellation) and later ones are dropped. The deadline and the
+/// caller's cancellation also cancel the operation's task, so that a lease it still waits for is
+/// withdrawn from the pool's queue and a retry's backoff ends.
+final class DeadlineRace<Value: Sendable>: DeadlineExpirable {
+    private enum State {
+        case running
+        case waiting(UnsafeContinuation<Value, any Error>)
+        case settled(Result<Value, any Error>)
+        case delivered
+    }
+    private let state = Mutex((state: State.running, work: Task<Void, Never>?.none, abandoned: false))
+    private let deadline: Duration
+
+    init(deadline: Duration) {
+        self.deadline = deadline
+    }
+
+    /// The operation's task; cancelled at once if the operation was abandoned already.
+    func attach(_ work: Task<Void, Never>) {
+        let abandoned: Bool = state.withLock { race in
+            race.work = work
+            return race.abandoned
         }
-        for waiter in waiters { waiter.resume(with: result) }
+        if abandoned { work.cancel() }
+    }
+
+    func expire() {
+        settle(.failure(StoreError.unavailable(reason: "no answer from PostgreSQL within \(deadline)")), abandon: true)
+    }
+
+    /// Settles the race unless it is settled already; `abandon` cancels the operation's task.
+    func settle(_ result: Result<Value, any Error>, abandon: Bool) {
+        let (waiter, work): (UnsafeContinuation<Value, any Error>?, Task<Void, Never>?) = state.withLock { race in
+            let waiter: UnsafeContinuation<Value, any Error>?
+            switch race.state {
+            case .running:
+                race.state = .settled(result)
+                waiter = nil
+            case .waiting(let continuation):
+                race.state = .delivered
+                waiter = continuation
+            case .settled, .delivered:
+                return (nil, nil)
+            }
+            race.abandoned = abandon
+            return (waiter, abandon ? race.work : nil)
+        }
+        waiter?.resume(with: result)
+        work?.cancel()
     }
 
     var value: Value {
         get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                let settled: Result<Value, any Error>? = state.withLock { state in
-                    switch state {
-                    case .pending(let waiters):
-                        state = .pending(waiters + [continuation])
+            try await withUnsafeThrowingContinuation { waiter in
+                let settled: Result<Value, any Error>? = state.withLock { race in
+                    switch race.state {
+                    case .running:
+                        race.state = .waiting(waiter)
                         return nil
                     case .settled(let result):
+                        race.state = .delivered
                         return result
+                    case .waiting, .delivered:
+                        // One waiter only: the caller of withinDeadline.
+                        return .failure(CancellationError())
                     }
                 }
-                if let settled { continuation.resume(with: settled) }
+                if let settled { waiter.resume(with: settled) }
             }
         }
     }
@@ -155,15 +205,15 @@ final class DeadlineSweeper: Sendable {
 
     private struct Entry {
         let deadline: ContinuousClock.Instant
-        let expire: @Sendable () -> Void
+        let target: any DeadlineExpirable
     }
     private let state = Mutex((next: UInt64(0), entries: [UInt64: Entry]()))
 
-    /// Registers `expire`, called once `deadline` has passed unless removed first.
-    func add(_ deadline: ContinuousClock.Instant, _ expire: @escaping @Sendable () -> Void) -> UInt64 {
+    /// Registers `target`, expired once `deadline` has passed unless removed first.
+    func add(_ deadline: ContinuousClock.Instant, _ target: any DeadlineExpirable) -> UInt64 {
         state.withLock { state in
             state.next += 1
-            state.entries[state.next] = Entry(deadline: deadline, expire: expire)
+            state.entries[state.next] = Entry(deadline: deadline, target: target)
             return state.next
         }
     }
@@ -199,6 +249,6 @@ final class DeadlineSweeper: Sendable {
             for id in due.keys { state.entries.removeValue(forKey: id) }
             return Array(due.values)
         }
-        for entry in expired { entry.expire() }
+        for entry in expired { entry.target.expire() }
     }
 }

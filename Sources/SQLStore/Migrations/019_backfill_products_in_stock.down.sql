@@ -1,0 +1,2 @@
+-- Reverses 019_backfill_products_in_stock.up.sql: nothing to do. in_stock is derived from
+-- stock_quantity and kept by every writer; 018's down drops the column.

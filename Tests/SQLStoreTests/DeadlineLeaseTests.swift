@@ -1,0 +1,77 @@
+import Foundation
+import PostgresNIO
+import SQLStore
+import Testing
+import TestSupport
+
+extension DeadlineTests {
+    /// Calls `operation` until it succeeds or `limit` has passed; returns how long that took, or
+    /// nil if it never succeeded.
+    func firstSuccess(within limit: Duration, _ operation: () async throws -> Void) async -> Duration? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < limit {
+            do {
+                try await operation()
+                return ContinuousClock.now - started
+            } catch {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return nil
+    }
+
+    @Test("a connection whose query outlived the deadline comes back to the pool once the query ends")
+    func leaseComesBackAfterQueryDeadline() async throws {
+        var retry = RetryPolicy()
+        retry.deadline = .milliseconds(300)
+        try await withStore(maxConnections: 1, retry: retry) { store, database in
+            let userID = try #require(try await database.scalar(
+                "INSERT INTO users (email, name) VALUES ('late@example.com', 'Late') RETURNING id", as: Int64.self))
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError.unavailable(reason: "no answer from PostgreSQL within 0.3 seconds")) {
+                try await store.transaction { connection in
+                    for try await _ in try await connection.query("SELECT pg_sleep(1)", logger: TestDatabase.logger) {}
+                }
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(900), "the caller got its answer at the deadline")
+            // The pool's only connection is busy until pg_sleep ends (about 0.7 s from here); a
+            // lease that never came back would make every later call time out.
+            let waited = await firstSuccess(within: .seconds(5)) { _ = try await store.user(id: userID) }
+            #expect(waited != nil, "the pool's only connection never came back")
+            #expect(try await database.scalar(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(1)' AND state = 'active'",
+                as: Int.self) == 0)
+        }
+    }
+
+    @Test("a request that gave up waiting for a connection leaves no claim on the pool behind")
+    func leaseRequestIsWithdrawnAtDeadline() async throws {
+        var retry = RetryPolicy()
+        retry.deadline = .milliseconds(300)
+        try await withStore(maxConnections: 1, retry: retry) { store, database in
+            let userID = try #require(try await database.scalar(
+                "INSERT INTO users (email, name) VALUES ('queue@example.com', 'Queue') RETURNING id", as: Int64.self))
+            let (held, holding) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await store.client.withConnection { connection in
+                    holding.yield()
+                    try await connection.query("SELECT pg_sleep(1)", logger: TestDatabase.logger)
+                }
+            }
+            for await _ in held { break }
+            // Ten requests queue for the only connection and give up at their deadline.
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        await #expect(throws: StoreError.self) { try await store.user(id: userID) }
+                    }
+                }
+            }
+            _ = try? await holder.value
+            // Had any of them stayed queued, it would be served before this call.
+            let waited = await firstSuccess(within: .seconds(5)) { _ = try await store.user(id: userID) }
+            #expect(waited != nil)
+            #expect(waited.map { $0 < .seconds(1) } == true, "the connection was free as soon as the holder let go")
+        }
+    }
+}
