@@ -180,7 +180,7 @@ public struct MigrationRunner: Sendable {
         version: Int64, dryRun: Bool = false, progress: @Sendable (MigrationProgress) -> Void = { _ in }
     ) async throws -> [Migration] {
         guard migrations.contains(where: { $0.version == version }) else {
-            throw MigrationError.unknownVersion(version, reason: "no migration has this version")
+            throw MigrationError(code: .unknownVersion, version: version)
         }
         let adopted = migrations.filter { $0.version <= version }
         if dryRun {
@@ -210,13 +210,13 @@ public struct MigrationRunner: Sendable {
     ) async throws -> AppliedMigration {
         try await withLockedSession(progress: progress) { session in
             guard let row = try await session.applied().first(where: { $0.version == version }) else {
-                throw MigrationError.unknownVersion(version, reason: "the database has no record of this migration")
+                throw MigrationError(code: .notRecorded, version: version)
             }
             guard row.state != .applied else {
-                throw MigrationError.unknownVersion(version, reason: "it is applied; there is nothing to repair")
+                throw MigrationError(code: .nothingToRepair, version: version)
             }
             guard let migration = migrations.first(where: { $0.version == version }) else {
-                throw MigrationError.unknownVersion(version, reason: "its files are not in the migrations directory")
+                throw MigrationError(code: .filesMissing, version: version)
             }
             try await session.inTransaction {
                 switch resolution {
@@ -317,7 +317,7 @@ public struct MigrationRunner: Sendable {
     func planUp(to target: Int64?, applied: [AppliedMigration]) throws -> [MigrationStep] {
         try checkHistory(applied)
         if let target, !migrations.contains(where: { $0.version == target }) {
-            throw MigrationError.unknownVersion(target, reason: "no migration has this version")
+            throw MigrationError(code: .unknownVersion, version: target)
         }
         let appliedVersions = Set(applied.map(\.version))
         let pending = migrations.filter { !appliedVersions.contains($0.version) && $0.version <= (target ?? .max) }
@@ -336,7 +336,7 @@ public struct MigrationRunner: Sendable {
         let chosen: [AppliedMigration]
         if let target {
             if target != 0, !applied.contains(where: { $0.version == target }) {
-                throw MigrationError.unknownVersion(target, reason: "it is not applied (use 0 to revert everything)")
+                throw MigrationError(code: .notApplied, version: target)
             }
             chosen = newestFirst.filter { $0.version > target }
         } else {
@@ -359,7 +359,7 @@ public struct MigrationRunner: Sendable {
     func planRedo(applied: [AppliedMigration]) throws -> [MigrationStep] {
         let down = try planDown(steps: 1, to: nil, applied: applied)
         guard let last = down.first else {
-            throw MigrationError.unknownVersion(0, reason: "nothing is applied, so there is nothing to redo")
+            throw MigrationError(code: .nothingToRedo)
         }
         if let refusal = MigrationPlanError.transactionControl(in: [last.migration.up]) { throw refusal }
         return down + [MigrationStep(migration: last.migration, direction: .up)]
