@@ -36,6 +36,15 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("InternalImportsByDefault")]
+        ),
+        // What the store and the CLI share beyond migrations: the libpq-style database URL.
+        .target(
+            name: "SQLStoreSupport",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
@@ -45,6 +54,7 @@ let package = Package(
             name: "SQLStore",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // Only to recognise the pool's circuit-breaker error, which PostgresNIO passes through.
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
@@ -86,6 +96,7 @@ let package = Package(
             name: "SQLStoreCLI",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 "SQLStore",
                 "SQLStoreHTTP",
                 "EmbeddedPostgres",
@@ -104,6 +115,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 "SQLStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +125,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLStoreMigrationsTests",
-            dependencies: ["SQLStoreMigrations", "TestSupport"],
+            dependencies: [
+                "SQLStoreMigrations", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
