@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "SQLStoreHTTPTests",
             dependencies: [
-                "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "TestSupport",
+                "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "SQLStoreSupport", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -49,8 +49,10 @@ struct LintConfigurationTests {
             do {
                 _ = try parse(json)
                 return nil
-            } catch {
+            } catch let error as LintConfigurationError {
                 return error
+            } catch {
+                return nil
             }
         }
         #expect(error(#"{"exclude": []}"#)?.key == "exclude")

@@ -1,3 +1,4 @@
+import PostgresNIO
 import Testing
 import TestSupport
 
