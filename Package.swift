@@ -36,6 +36,15 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings + [.enableUpcomingFeature("InternalImportsByDefault")]
+        ),
+        // What the store and the CLI share beyond migrations: the libpq-style database URL.
+        .target(
+            name: "SQLStoreSupport",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
@@ -45,6 +54,7 @@ let package = Package(
             name: "SQLStore",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The deadline sweeper's timer, on the event loops the pool already runs on.
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -84,6 +94,7 @@ let package = Package(
             name: "SQLStoreCLI",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 "SQLStore",
                 "SQLStoreHTTP",
                 "EmbeddedPostgres",
@@ -102,6 +113,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "SQLStoreMigrations",
+                "SQLStoreSupport",
                 "SQLStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,7 +123,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SQLStoreMigrationsTests",
-            dependencies: ["SQLStoreMigrations", "TestSupport"],
+            dependencies: [
+                "SQLStoreMigrations", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -126,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "SQLStoreHTTPTests",
             dependencies: [
-                "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "TestSupport",
+                "SQLStore", "SQLStoreHTTP", "SQLStoreMigrations", "SQLStoreSupport", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SQLStore
 import SQLStoreMigrations
+import SQLStoreSupport
 
 /// Where the database is: `--database-url`, else `DATABASE_URL`, else the embedded cluster.
 struct DatabaseOptions: ParsableArguments {

@@ -6,7 +6,7 @@ import SQLStoreMigrations
 extension MigrateCommand {
     /// `sqlstore migrate lint`: exit status 0 when clean, 1 when there are findings, 2 when lint
     /// could not run (no such folder, a misnamed file, a file the lexer cannot split, an unknown
-    /// rule or format). Command-line usage errors keep ArgumentParser's status 64.
+    /// rule or format, a bad configuration file). Command-line usage errors keep ArgumentParser's status 64.
     struct Lint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Flag what is dangerous on a live database, with the safe alternative.",
@@ -31,6 +31,12 @@ extension MigrateCommand {
         var files: [String] = []
         @Option(help: "Lint only the migration files of --dir that git shows as added since this revision.")
         var changedSince: String?
+        @Option(
+            help: """
+                Lint configuration file (JSON; default: sqlstore-lint.json in --dir when it exists). See docs/lint.md.
+                """)
+        var config: String?
+        @Flag(help: "Ignore sqlstore-lint.json in --dir.") var noConfig = false
 
         func run() async throws {
             if rules {
@@ -50,7 +56,8 @@ extension MigrateCommand {
                         "unknown format '\(format)' (known: \(LintReport.Format.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 outputFormat = parsed
-                let selected = try selectedRules()
+                let configuration = try loadConfiguration()
+                let selected = try selectedRules(configuration: configuration)
                 let directory = try dir.map { URL(fileURLWithPath: $0) } ?? SchemaMigrations.directory()
                 if let changedSince {
                     guard let dir else { throw LintUsageError("--changed-since needs --dir, the folder git tracks") }
@@ -58,13 +65,13 @@ extension MigrateCommand {
                     let lintFiles = Lint(copying: self, files: added.map { dir + "/" + $0 })
                     report = added.isEmpty
                         ? LintReport(findings: [], migrationCount: 0, directory: dir)
-                        : try lintFiles.lintFiles(context: directory, rules: selected)
+                        : try lintFiles.lintFiles(context: directory, rules: selected, configuration: configuration)
                 } else if files.isEmpty {
                     let migrations = try MigrationSource.load(directory: directory)
-                    let findings = MigrationLinter(rules: selected).lint(migrations)
+                    let findings = linter(rules: selected, configuration: configuration).lint(migrations)
                     report = LintReport(findings: findings, migrationCount: migrations.count, directory: dir)
                 } else {
-                    report = try lintFiles(context: directory, rules: selected)
+                    report = try lintFiles(context: directory, rules: selected, configuration: configuration)
                 }
             } catch {
                 printError("error: lint could not run: \(describeLintFailure(error))")
@@ -103,7 +110,7 @@ extension MigrateCommand {
         /// Lints `files` in the history of `context`: a copy of the folder with the files written
         /// over it (standard input as the next version), loaded and validated as `up` would, and
         /// reports the given files' findings only.
-        func lintFiles(context: URL, rules: Set<LintRule>) throws -> LintReport {
+        func lintFiles(context: URL, rules: Set<LintRule>, configuration: LintConfiguration) throws -> LintReport {
             let fileManager = FileManager.default
             let work = fileManager.temporaryDirectory.appendingPathComponent("sqlstore-lint-\(UUID().uuidString)")
             try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
@@ -133,13 +140,36 @@ extension MigrateCommand {
                 }
             }
             let migrations = try MigrationSource.load(directory: work)
-            let findings = MigrationLinter(rules: selected).lint(migrations).filter { paths[$0.file] != nil }
+            let findings = linter(rules: selected, configuration: configuration).lint(migrations)
+                .filter { paths[$0.file] != nil }
             return LintReport(findings: findings, migrationCount: paths.count, directory: dir, paths: paths)
         }
 
-        /// `--rule` narrows the rules to those named (opt-in ones included); `--enable-rule` adds
-        /// opt-in rules to the default set; `--exclude-rule` removes rules.
-        func selectedRules() throws -> Set<LintRule> {
+        func linter(rules: Set<LintRule>, configuration: LintConfiguration) -> MigrationLinter {
+            MigrationLinter(rules: rules, severities: configuration.severities, startAfter: configuration.startAfter)
+        }
+
+        /// The file `--config` names, else `sqlstore-lint.json` in `--dir` when it exists (not
+        /// with `--no-config`), else the defaults.
+        func loadConfiguration() throws -> LintConfiguration {
+            if let config {
+                guard !noConfig else { throw LintUsageError("--config and --no-config exclude each other") }
+                guard FileManager.default.fileExists(atPath: config) else {
+                    throw LintUsageError("\(config): no such lint configuration file")
+                }
+                return try LintConfiguration.load(from: URL(fileURLWithPath: config))
+            }
+            guard !noConfig, let dir else { return LintConfiguration() }
+            let path = (dir.hasSuffix("/") ? dir : dir + "/") + LintConfiguration.fileName
+            guard FileManager.default.fileExists(atPath: path) else { return LintConfiguration() }
+            return try LintConfiguration.load(from: URL(fileURLWithPath: path))
+        }
+
+        /// The configuration's rules (its `rules`, or the defaults, with its `enable_rules` and
+        /// without its `exclude_rules`) are the starting set; `--rule` replaces them with the
+        /// rules named (opt-in ones included); `--enable-rule` adds rules; `--exclude-rule`
+        /// removes rules.
+        func selectedRules(configuration: LintConfiguration) throws -> Set<LintRule> {
             func parse(_ names: [String]) throws -> Set<LintRule> {
                 Set(
                     try names.flatMap { $0.split(separator: ",") }.map { name in
@@ -150,7 +180,7 @@ extension MigrateCommand {
                         return rule
                     })
             }
-            let base = onlyRules.isEmpty ? LintRule.defaultRules : try parse(onlyRules)
+            let base = onlyRules.isEmpty ? configuration.selectedRules : try parse(onlyRules)
             return base.union(try parse(enabledRules)).subtracting(try parse(excludedRules))
         }
     }
@@ -164,5 +194,6 @@ struct LintUsageError: Error, CustomStringConvertible {
 
 private func describeLintFailure(_ error: any Error) -> String {
     if let error = error as? LintUsageError { return error.description }
+    if let error = error as? LintConfigurationError { return error.description }
     return describe(error)
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SQLStore
 import SQLStoreMigrations
+import SQLStoreSupport
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SQLStore
 import SQLStoreMigrations
+import SQLStoreSupport
 
 struct RolesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

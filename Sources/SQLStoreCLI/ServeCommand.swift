@@ -8,6 +8,7 @@ import Prometheus
 import SQLStore
 import SQLStoreHTTP
 import SQLStoreMigrations
+import SQLStoreSupport
 import ServiceLifecycle
 
 /// Flags shared by `serve` and `worker`; each overrides the environment variable it names.

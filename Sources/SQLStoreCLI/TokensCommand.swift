@@ -5,6 +5,7 @@ import PostgresNIO
 import SQLStore
 import SQLStoreHTTP
 import SQLStoreMigrations
+import SQLStoreSupport
 
 struct TokensCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

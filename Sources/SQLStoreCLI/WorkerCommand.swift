@@ -4,6 +4,7 @@ import Logging
 import PostgresNIO
 import SQLStore
 import SQLStoreHTTP
+import SQLStoreSupport
 import ServiceLifecycle
 import UnixSignals
 

@@ -1,9 +1,11 @@
 import Foundation
 
+// `package`, not public: the runner reads directives (`-- sqlstore:lock-timeout=5s`) with them and
+// the store and CLI read settings with them, but they are no part of the migrations library's API.
 extension Duration {
     /// Parses durations written as Go writes them and as the reference service's configuration
     /// does: `500ms`, `5s`, `5m`, `1h30m`, `0`. Units: `us`/`µs`, `ms`, `s`, `m`, `h`.
-    public init?(goStyle text: String) {
+    package init?(goStyle text: String) {
         let text = text.trimmingCharacters(in: .whitespaces)
         if text == "0" {
             self = .zero
@@ -34,7 +36,7 @@ extension Duration {
 
     /// Whole milliseconds, rounded up so that a positive duration never becomes 0 (which
     /// PostgreSQL reads as "no timeout").
-    public var wholeMilliseconds: Int64 {
+    package var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         let remainder = attoseconds % 1_000_000_000_000_000
@@ -42,7 +44,7 @@ extension Duration {
     }
 
     /// `1.234s`, `87ms`: short and human.
-    public var humanReadable: String {
+    package var humanReadable: String {
         let ms = Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
         if ms < 1000 { return ms < 10 ? String(format: "%.1fms", ms) : String(format: "%.0fms", ms) }
         return String(format: "%.2fs", ms / 1000)

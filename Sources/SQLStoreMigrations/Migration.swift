@@ -57,8 +57,10 @@ public struct MigrationScript: Sendable, Hashable {
         return body.filter(\.isTransactionControl)
     }
 
-    /// Parses directives and splits statements; throws ``MigrationSourceError`` naming the file
-    /// and line of anything it cannot accept.
+    /// Parses directives and splits statements.
+    ///
+    /// - Throws: ``MigrationSourceError`` naming the file and line of anything it cannot accept:
+    ///   an unknown or malformed directive, a script the splitter cannot split, psql-only syntax.
     public init(fileName: String, sql: String) throws {
         try self.init(fileName: fileName, sql: sql, noTransaction: false, isVerify: false)
     }

@@ -207,7 +207,7 @@ extension MigrationRunner {
                 try? await resetSession()
                 let failure: ServerError
                 var line: Int?
-                if case .statementFailed(let statementFailure) = error as? MigrationError {
+                if let migrationError = error as? MigrationError, let statementFailure = migrationError.statementFailure {
                     failure = ServerError(
                         sqlState: statementFailure.sqlState, message: statementFailure.message,
                         detail: statementFailure.detail, hint: statementFailure.hint)
@@ -285,7 +285,7 @@ extension MigrationError {
     ) -> MigrationError {
         let number = statement.flatMap { s in script.body.firstIndex(of: s).map { $0 - script.body.startIndex } }
             .map { $0 + 1 } ?? 0
-        return .statementFailed(
+        return statementFailed(
             StatementFailure(
                 file: script.fileName, line: statement?.line ?? 1, statementNumber: number,
                 statementCount: script.body.count, sqlState: failure.sqlState, message: failure.message,

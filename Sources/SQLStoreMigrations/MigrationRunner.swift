@@ -1,6 +1,6 @@
 import Foundation
-import Logging
-import PostgresNIO
+public import Logging
+public import PostgresNIO
 
 /// Applies and reverts migrations on one PostgreSQL database, safely under concurrency.
 ///
@@ -139,6 +139,16 @@ public struct MigrationRunner: Sendable {
 
     /// What `up`, `down` or `redo` would do now, computed without the lock and without writing
     /// anything (not even the tracking table).
+    ///
+    /// Guarantees: read-only; the plan is refused for the same reasons the command itself would
+    /// refuse it. Another runner may change the database before the command runs, so the plan
+    /// is a preview, not a promise.
+    ///
+    /// - Throws: ``MigrationError`` (edited, out-of-order or failed migrations, an unknown or
+    ///   unapplied target, ``MigrationError/Code/nothingToRedo``, a missing down script);
+    ///   ``MigrationPlanError`` for transaction control in a script of the plan; PostgresNIO's
+    ///   `PSQLError` when PostgreSQL cannot be reached; ``MigrationAdoptError`` when the tracking
+    ///   table is another tool's.
     public func plan(_ command: PlanCommand) async throws -> [MigrationStep] {
         try await withConnection { connection, tracking in
             let applied = try await tracking.applied(on: connection, logger: logger)
@@ -159,6 +169,13 @@ public struct MigrationRunner: Sendable {
     /// Creates the tracking tables if they are missing, under the migration lock, so that an
     /// administrator can create them as the schema's owner and grant on them before the first
     /// migration runs.
+    ///
+    /// Guarantees: idempotent; existing tables and their rows are left as they are.
+    ///
+    /// - Throws: ``MigrationError`` (``MigrationError/Code/lockNotAcquired``) when another runner
+    ///   holds the lock for ``Configuration/lockWait``; ``MigrationAdoptError`` when a table of that
+    ///   name is another tool's; `PSQLError` when PostgreSQL cannot be reached or the role may not
+    ///   create the tables.
     public func createTrackingTables() async throws {
         try await withLockedSession(progress: { _ in }) { _ in }
     }
@@ -166,7 +183,14 @@ public struct MigrationRunner: Sendable {
     /// The tracking tables, schema-qualified when a schema is configured, quoted for SQL.
     public var trackingTables: [String] { [tracking.qualified, tracking.qualifiedHistory] }
 
-    /// Every known migration with its state, and applied ones whose files are missing.
+    /// Every known migration with its state, and applied ones whose files are missing, read on a
+    /// connection of the runner's own (``status(on:)-(PostgresConnection)`` reads on one you hold).
+    ///
+    /// Guarantees: read-only and lock-free: it answers while another runner migrates, and shows
+    /// the state as of its query.
+    ///
+    /// - Throws: ``MigrationAdoptError`` when the tracking table is another tool's; `PSQLError`
+    ///   when PostgreSQL cannot be reached.
     public func status() async throws -> MigrationStatus {
         try await withConnection { connection, tracking in
             MigrationStatus(migrations: migrations, applied: try await tracking.applied(on: connection, logger: logger))
@@ -175,12 +199,20 @@ public struct MigrationRunner: Sendable {
 
     /// Records migrations up to `version` as applied without running them, to adopt a database
     /// whose schema was created some other way. Refuses if anything is recorded already.
+    ///
+    /// Guarantees: under the migration lock, in one transaction: every row or none. With
+    /// `dryRun`, nothing is written and no lock is taken.
+    ///
+    /// - Throws: ``MigrationError`` with ``MigrationError/Code/unknownVersion`` when no migration
+    ///   has `version`, ``MigrationError/Code/baselineNotEmpty`` when migrations are recorded
+    ///   already, ``MigrationError/Code/lockNotAcquired``; ``MigrationAdoptError`` when the
+    ///   tracking table is another tool's; `PSQLError` when PostgreSQL cannot be reached.
     @discardableResult
     public func baseline(
         version: Int64, dryRun: Bool = false, progress: @Sendable (MigrationProgress) -> Void = { _ in }
     ) async throws -> [Migration] {
         guard migrations.contains(where: { $0.version == version }) else {
-            throw MigrationError.unknownVersion(version, reason: "no migration has this version")
+            throw MigrationError(code: .unknownVersion, version: version)
         }
         let adopted = migrations.filter { $0.version <= version }
         if dryRun {
@@ -204,19 +236,31 @@ public struct MigrationRunner: Sendable {
         case pending
     }
 
-    /// Resolves a non-transactional migration left `failed` or `running`.
+    /// Resolves a non-transactional migration left `failed` or `running`: `.applied` records it
+    /// as applied (its effects were completed by hand), `.pending` forgets it (they were undone),
+    /// so that `up` runs it again. Returns the row as it was.
+    ///
+    /// Guarantees: under the migration lock; the tracking row and a history row saying who
+    /// repaired it change in one transaction. Nothing of the schema is touched: inspecting it (an
+    /// `INVALID` index left by a failed `CREATE INDEX CONCURRENTLY`) is the operator's part.
+    ///
+    /// - Throws: ``MigrationError`` with ``MigrationError/Code/notRecorded`` (the database has no
+    ///   row for `version`), ``MigrationError/Code/nothingToRepair`` (it is applied),
+    ///   ``MigrationError/Code/filesMissing`` (its files are not among the runner's migrations) or
+    ///   ``MigrationError/Code/lockNotAcquired``; ``MigrationAdoptError`` when the tracking table
+    ///   is another tool's; `PSQLError` when PostgreSQL cannot be reached.
     public func repair(
         version: Int64, as resolution: Resolution, progress: @Sendable (MigrationProgress) -> Void = { _ in }
     ) async throws -> AppliedMigration {
         try await withLockedSession(progress: progress) { session in
             guard let row = try await session.applied().first(where: { $0.version == version }) else {
-                throw MigrationError.unknownVersion(version, reason: "the database has no record of this migration")
+                throw MigrationError(code: .notRecorded, version: version)
             }
             guard row.state != .applied else {
-                throw MigrationError.unknownVersion(version, reason: "it is applied; there is nothing to repair")
+                throw MigrationError(code: .nothingToRepair, version: version)
             }
             guard let migration = migrations.first(where: { $0.version == version }) else {
-                throw MigrationError.unknownVersion(version, reason: "its files are not in the migrations directory")
+                throw MigrationError(code: .filesMissing, version: version)
             }
             try await session.inTransaction {
                 switch resolution {
@@ -241,6 +285,12 @@ public struct MigrationRunner: Sendable {
     /// nothing pending, every applied migration's verify script passes (each in a transaction
     /// that is rolled back, so a check never changes anything), and (given the expected
     /// snapshot) the live schema is the expected one.
+    ///
+    /// Guarantees: changes nothing (each verify script's transaction is rolled back) and takes no
+    /// lock; what it finds is in the report, not thrown.
+    ///
+    /// - Throws: ``MigrationAdoptError`` when the tracking table is another tool's; `PSQLError`
+    ///   when PostgreSQL cannot be reached or the catalog cannot be read.
     public func verify(expected: SchemaSnapshot?) async throws -> VerificationReport {
         try await withConnection { connection, tracking in
             let applied = try await tracking.applied(on: connection, logger: logger)
@@ -291,7 +341,11 @@ public struct MigrationRunner: Sendable {
         }
     }
 
-    /// The live schema, in the form kept in `schema.snapshot`.
+    /// The live schema, in the form kept in `schema.snapshot`, without the tracking tables.
+    ///
+    /// Guarantees: read-only, lock-free.
+    ///
+    /// - Throws: `PSQLError` when PostgreSQL cannot be reached or the catalog cannot be read.
     public func snapshot() async throws -> SchemaSnapshot {
         try await withConnection { connection, tracking in
             try await SchemaSnapshot.capture(
@@ -317,7 +371,7 @@ public struct MigrationRunner: Sendable {
     func planUp(to target: Int64?, applied: [AppliedMigration]) throws -> [MigrationStep] {
         try checkHistory(applied)
         if let target, !migrations.contains(where: { $0.version == target }) {
-            throw MigrationError.unknownVersion(target, reason: "no migration has this version")
+            throw MigrationError(code: .unknownVersion, version: target)
         }
         let appliedVersions = Set(applied.map(\.version))
         let pending = migrations.filter { !appliedVersions.contains($0.version) && $0.version <= (target ?? .max) }
@@ -336,7 +390,7 @@ public struct MigrationRunner: Sendable {
         let chosen: [AppliedMigration]
         if let target {
             if target != 0, !applied.contains(where: { $0.version == target }) {
-                throw MigrationError.unknownVersion(target, reason: "it is not applied (use 0 to revert everything)")
+                throw MigrationError(code: .notApplied, version: target)
             }
             chosen = newestFirst.filter { $0.version > target }
         } else {
@@ -359,7 +413,7 @@ public struct MigrationRunner: Sendable {
     func planRedo(applied: [AppliedMigration]) throws -> [MigrationStep] {
         let down = try planDown(steps: 1, to: nil, applied: applied)
         guard let last = down.first else {
-            throw MigrationError.unknownVersion(0, reason: "nothing is applied, so there is nothing to redo")
+            throw MigrationError(code: .nothingToRedo)
         }
         if let refusal = MigrationPlanError.transactionControl(in: [last.migration.up]) { throw refusal }
         return down + [MigrationStep(migration: last.migration, direction: .up)]

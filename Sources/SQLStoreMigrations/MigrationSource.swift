@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Reads migrations from a directory of `NNN_name.up.sql` / `NNN_name.down.sql` files, each
 /// with an optional `NNN_name.verify.sql`.
@@ -8,6 +8,8 @@ public enum MigrationSource {
 
     /// Loads and validates every migration in `directory`, ordered by version, detecting its
     /// layout (SQLStore's own or another tool's, see ``MigrationFormat``).
+    ///
+    /// - Throws: as ``load(directory:format:)``.
     public static func load(directory: URL) throws -> [Migration] {
         try load(directory: directory, format: nil)
     }
@@ -114,6 +116,8 @@ public enum MigrationSource {
     }
 
     /// Reads the expected schema snapshot kept beside the migrations, if there is one.
+    ///
+    /// - Throws: Foundation's error when the file exists but cannot be read as UTF-8.
     public static func expectedSnapshot(directory: URL) throws -> SchemaSnapshot? {
         let url = directory.appendingPathComponent(snapshotFileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }

@@ -1,6 +1,6 @@
 import Foundation
-import Logging
-import PostgresNIO
+public import Logging
+public import PostgresNIO
 
 /// A schema described as text: one entry per relation, column, constraint, index, function,
 /// trigger, sequence and comment, sorted, so two schemas compare with a plain diff.
@@ -45,6 +45,10 @@ public struct SchemaSnapshot: Sendable, Hashable {
 
     /// Reads the catalog of `schema` (the current schema when nil), leaving out `excluded`
     /// tables (the tracking tables) and everything that belongs to them or to extensions.
+    ///
+    /// Guarantees: read-only; the session is left as it was.
+    ///
+    /// - Throws: `PSQLError` when a catalog query fails.
     public static func capture(
         on connection: PostgresConnection, schema: String?, excluding excluded: [String], logger: Logger
     ) async throws -> SchemaSnapshot {

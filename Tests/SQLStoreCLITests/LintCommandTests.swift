@@ -138,4 +138,57 @@ struct LintCommandTests {
         #expect(try await lint(["--dir", folder.url.path, "--changed-since", "HEAD"]).status == 0)
         #expect(try await lint(["--dir", folder.url.path, "--changed-since", "no-such-revision"]).status == 2)
     }
+
+    @Test("sqlstore-lint.json in the folder chooses rules and severities; --config points elsewhere; --no-config ignores it")
+    func configurationFile() async throws {
+        let folder = try Self.folder()
+        try folder.write(
+            LintConfiguration.fileName,
+            #"{"//": "users is tiny", "exclude_rules": ["index-without-concurrently"]}"#)
+        let excluded = try await lint(["--dir", folder.url.path])
+        #expect(excluded.status == 0, "\(excluded.output)")
+        #expect(try await lint(["--dir", folder.url.path, "--no-config"]).status == 1)
+        let overridden = try await lint(["--dir", folder.url.path, "--enable-rule", "index-without-concurrently"])
+        #expect(overridden.status == 1, "the command line is applied over the file")
+
+        try folder.write(LintConfiguration.fileName, #"{"severity": {"index-without-concurrently": "warning"}}"#)
+        let json = try await lint(["--dir", folder.url.path, "--format", "json"])
+        #expect(json.status == 1, "a warning still fails lint")
+        let document = try JSONDecoder().decode(LintReport.JSONDocument.self, from: Data(json.output.utf8))
+        #expect(document.findings.map(\.severity) == ["warning"])
+
+        try folder.write(LintConfiguration.fileName, #"{"start_after": 2}"#)
+        #expect(try await lint(["--dir", folder.url.path]).status == 0, "002 is history only")
+
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("lint-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        try #"{"exclude_rules": ["index-without-concurrently"]}"#.write(to: elsewhere, atomically: true, encoding: .utf8)
+        let clean = try Self.folder()
+        #expect(try await lint(["--dir", clean.url.path]).status == 1)
+        let pointed = try await lint(["--dir", clean.url.path, "--config", elsewhere.path])
+        #expect(pointed.status == 0, "\(pointed.output)")
+    }
+
+    @Test("a bad configuration file is exit status 2, naming the file, the key and why")
+    func badConfigurationFile() async throws {
+        let folder = try Self.folder()
+        let path = "\(folder.url.path)/\(LintConfiguration.fileName)"
+        let cases: [(json: String, expected: String)] = [
+            (#"{"exclude_rule": ["truncate"]}"#, "\(path): exclude_rule: is not a setting"),
+            (#"{"exclude_rules": ["truncate", "no-such-rule"]}"#, "\(path): exclude_rules[1]: 'no-such-rule' is no lint rule"),
+            (#"{"severity": {"truncate": "fatal"}}"#, "\(path): severity.truncate: must be \"error\" or \"warning\""),
+            (#"{"start_after": true}"#, "\(path): start_after: must be a migration version"),
+            (#"{"rules": "truncate"}"#, "\(path): rules: must be an array of rule names"),
+            ("{", "\(path): is not valid JSON"),
+        ]
+        for (json, expected) in cases {
+            try folder.write(LintConfiguration.fileName, json)
+            let (status, output) = try await lint(["--dir", folder.url.path])
+            #expect(status == 2, "\(json): \(output)")
+            #expect(output.contains("error: lint could not run: \(expected)"), "\(json): \(output)")
+        }
+        let missing = try await lint(["--dir", folder.url.path, "--config", "/nonexistent/lint.json"])
+        #expect(missing.status == 2)
+        #expect(missing.output.contains("/nonexistent/lint.json: no such lint configuration file"), "\(missing.output)")
+    }
 }

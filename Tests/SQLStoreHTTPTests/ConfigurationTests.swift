@@ -4,6 +4,7 @@ import PostgresNIO
 import SQLStore
 import SQLStoreHTTP
 import SQLStoreMigrations
+import SQLStoreSupport
 import Testing
 
 @Suite("configuration: read once, from the environment")

@@ -1,3 +1,4 @@
+import PostgresNIO
 import Testing
 import TestSupport
 
@@ -48,6 +49,49 @@ struct LintBreakingChangeTests {
             #expect(try await LintFixture.sqlState(of: oldQuery, in: database) == "42703")
             try await LintFixture.run("DROP TABLE accounts CASCADE", in: database)
             #expect(try await LintFixture.sqlState(of: "SELECT id FROM accounts", in: database) == "42P01")
+        }
+    }
+
+    @Test("breaking-drop: DROP DATABASE fails while the application is connected, WITH (FORCE) ends its sessions, then refuses them")
+    func dropDatabaseBreaksTheApplication() async throws {
+        let findings = try LintFixture.lint("-- sqlstore:no-transaction\nDROP DATABASE IF EXISTS shop WITH (FORCE);")
+        #expect(findings.map(\.rule) == [.breakingDrop])
+        let message = findings.first?.message ?? ""
+        #expect(message.hasPrefix("DROP DATABASE shop removes every table in it"), "\(message)")
+        #expect(message.contains("(55006)") && message.contains("(3D000)"), "\(message)")
+        #expect(try LintFixture.rules("DROP DATABASE shop;", down: nil).contains(.breakingDrop))
+
+        let admin = try TestDatabase.adminURL()
+        try await TestDatabase.withFresh { (database: TestDatabase) async throws in
+            try await LintFixture.run("CREATE TABLE accounts (id BIGINT PRIMARY KEY)", in: database)
+            // Opened by hand: the forced drop ends this session, so closing it afterwards may fail.
+            let application = try await PostgresConnection.connect(
+                configuration: try database.connectionConfiguration, id: 1, logger: TestDatabase.logger)
+            try await LintFixture.run("SELECT count(*) FROM accounts", on: application)
+            let plain = try await TestDatabase.withConnection(to: admin) { migrator in
+                do {
+                    try await LintFixture.run("DROP DATABASE \(database.name)", on: migrator)
+                    return nil as String?
+                } catch let error as PSQLError {
+                    return error.serverInfo?[.sqlState]
+                }
+            }
+            #expect(plain == "55006", "the application's session makes a plain drop fail")
+            try await TestDatabase.withConnection(to: admin) { migrator in
+                try await LintFixture.run("DROP DATABASE \(database.name) WITH (FORCE)", on: migrator)
+            }
+            await #expect(throws: (any Error).self, "the application's session was ended") {
+                try await LintFixture.run("SELECT count(*) FROM accounts", on: application)
+            }
+            try? await application.close()
+            let reconnect: String?
+            do {
+                try await database.withConnection { _ in }
+                reconnect = nil
+            } catch let error as PSQLError {
+                reconnect = error.serverInfo?[.sqlState]
+            }
+            #expect(reconnect == "3D000", "a new connection of the application is refused")
         }
     }
 

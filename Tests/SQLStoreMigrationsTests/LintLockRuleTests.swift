@@ -1,3 +1,4 @@
+import PostgresNIO
 import Testing
 import TestSupport
 
@@ -37,6 +38,29 @@ struct LintLockRuleTests {
         #expect(try LintFixture.rules("TRUNCATE TABLE ONLY accounts;") == [.truncate])
         try await LintFixture.withBase { (database: TestDatabase) async throws in
             #expect(try await LintFixture.blocks("TRUNCATE accounts", probe: "SELECT count(*) FROM accounts", in: database))
+        }
+    }
+
+    @Test("truncate: TRUNCATE … CASCADE empties every table that references it, recursively, and blocks its reads")
+    func truncateCascadeReachesReferencingTables() async throws {
+        let findings = try LintFixture.lint("TRUNCATE accounts CASCADE;")
+        #expect(findings.map(\.rule) == [.truncate])
+        #expect(findings.first?.message.contains("every table with a foreign key to it, recursively") == true)
+        #expect(findings.first?.message.contains("ACCESS EXCLUSIVE on all of them") == true)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                "CREATE TABLE notes (id BIGINT PRIMARY KEY, account_id BIGINT NOT NULL REFERENCES accounts (id))",
+                "CREATE TABLE replies (id BIGINT PRIMARY KEY, note_id BIGINT NOT NULL REFERENCES notes (id))",
+                "INSERT INTO notes VALUES (1, 1), (2, 2)", "INSERT INTO replies VALUES (1, 1)", in: database)
+            // Without CASCADE PostgreSQL refuses: a table references accounts.
+            #expect(try await LintFixture.sqlState(of: "TRUNCATE accounts", in: database) == "0A000")
+            // The referencing table is locked too: a read of notes waits.
+            #expect(
+                try await LintFixture.blocks("TRUNCATE accounts CASCADE", probe: "SELECT count(*) FROM notes", in: database))
+            try await LintFixture.run("TRUNCATE accounts CASCADE", in: database)
+            let left = try await database.scalar(
+                "SELECT ((SELECT count(*) FROM notes) + (SELECT count(*) FROM replies))::int", as: Int.self)
+            #expect(left == 0, "rows of the referencing tables, two levels deep, are gone")
         }
     }
 

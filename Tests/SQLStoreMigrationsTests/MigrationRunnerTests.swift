@@ -54,7 +54,7 @@ struct MigrationRunnerTests {
         ])
         try await TestDatabase.withFresh { database in
             let error = await #expect(throws: MigrationError.self) { try await runner(folder, database).up() }
-            guard case .statementFailed(let failure) = error else {
+            guard let error, error.code == .statementFailed, let failure = error.statementFailure else {
                 Issue.record("expected a statement failure, got \(String(describing: error))")
                 return
             }
@@ -101,7 +101,7 @@ struct MigrationRunnerTests {
         try await TestDatabase.withFresh { database in
             let runner = try runner(folder, database)
             let error = await #expect(throws: MigrationError.self) { try await runner.up() }
-            guard case .statementFailed(let failure) = error else {
+            guard let error, error.code == .statementFailed, let failure = error.statementFailure else {
                 Issue.record("expected a statement failure, got \(String(describing: error))")
                 return
             }
@@ -111,12 +111,12 @@ struct MigrationRunnerTests {
             #expect(try await database.scalar("SELECT statements_done FROM schema_migrations WHERE version = 2", as: Int.self) == 1)
 
             let blocked = await #expect(throws: MigrationError.self) { try await runner.up() }
-            guard case .needsRepair(let applied) = blocked else {
+            guard let blocked, blocked.code == .needsRepair, let applied = blocked.migration else {
                 Issue.record("expected needsRepair, got \(String(describing: blocked))")
                 return
             }
             #expect(applied.version == 2)
-            #expect(blocked?.description.contains("sqlstore migrate repair 2 --pending") == true)
+            #expect(blocked.description.contains("sqlstore migrate repair 2 --pending"))
 
             // The operator fixes the data and the INVALID index, then lets the migration run again.
             try await database.execute("UPDATE items SET code = 'b' WHERE id = 2")
@@ -162,14 +162,14 @@ struct MigrationRunnerTests {
                     .decode(Int32.self).reduce(into: [Int32]()) { $0.append($1) }.first
 
                 let error = await #expect(throws: MigrationError.self) { try await runner.up() }
-                guard case .lockNotAcquired(let waited, let holders) = error else {
+                guard let error, error.code == .lockNotAcquired, let waited = error.lockWaited else {
                     Issue.record("expected lockNotAcquired, got \(String(describing: error))")
                     return
                 }
                 #expect(waited >= .milliseconds(300))
-                #expect(holders.map(\.pid) == [pid].compactMap { $0 })
-                #expect(holders.first?.applicationName == "deploy-7")
-                #expect(error?.description.contains("deploy-7") == true)
+                #expect(error.lockHolders.map(\.pid) == [pid].compactMap { $0 })
+                #expect(error.lockHolders.first?.applicationName == "deploy-7")
+                #expect(error.description.contains("deploy-7"))
             }
             #expect(try await database.tableExists("widgets") == false)
         }
@@ -183,11 +183,11 @@ struct MigrationRunnerTests {
             try folder.write("001_create_widgets.up.sql", "CREATE TABLE widgets (id BIGINT PRIMARY KEY);")
             let runner = try runner(folder, database)
             let error = await #expect(throws: MigrationError.self) { try await runner.up() }
-            guard case .checksumMismatch(let mismatches) = error else {
+            guard let error, error.code == .checksumMismatch else {
                 Issue.record("expected checksumMismatch, got \(String(describing: error))")
                 return
             }
-            #expect(mismatches.map(\.migration) == ["001_create_widgets"])
+            #expect(error.checksumMismatches.map(\.migration) == ["001_create_widgets"])
             #expect(try await runner.status().entries.first?.state == .checksumMismatch)
             #expect(try await database.scalar("SELECT count(*) FROM schema_migrations", as: Int.self) == 1)
         }
@@ -203,11 +203,11 @@ struct MigrationRunnerTests {
             try await runner(folder, database).up()
             try folder.write("002_b.up.sql", "CREATE TABLE b (id INT);")
             let error = await #expect(throws: MigrationError.self) { try await runner(folder, database).up() }
-            guard case .outOfOrder(let pending, let newest) = error else {
+            guard let error, error.code == .outOfOrder, let newest = error.version else {
                 Issue.record("expected outOfOrder, got \(String(describing: error))")
                 return
             }
-            #expect(pending == ["002_b"] && newest == 3)
+            #expect(error.outOfOrderPending == ["002_b"] && newest == 3)
             #expect(try await database.tableExists("b") == false)
 
             try await runner(folder, database) { $0.allowOutOfOrder = true }.up()
@@ -247,6 +247,26 @@ struct MigrationRunnerTests {
         }
     }
 
+    @Test("nothing to redo, nothing to repair, no record, an unknown and an unapplied version are distinct identities")
+    func refusalsHaveDistinctCodes() async throws {
+        let folder = try MigrationFolder(Self.basic)
+        try await TestDatabase.withFresh { database in
+            let runner = try runner(folder, database)
+            func code(_ body: () async throws -> Void) async -> MigrationError.Code? {
+                let error = await #expect(throws: MigrationError.self) { try await body() }
+                return error?.code
+            }
+            #expect(await code { _ = try await runner.redo() } == .nothingToRedo)
+            #expect(await code { _ = try await runner.repair(version: 1, as: .applied) } == .notRecorded)
+            #expect(await code { _ = try await runner.up(to: 7) } == .unknownVersion)
+            #expect(await code { _ = try await runner.baseline(version: 7) } == .unknownVersion)
+            try await runner.up(to: 1)
+            #expect(await code { _ = try await runner.repair(version: 1, as: .applied) } == .nothingToRepair)
+            #expect(await code { _ = try await runner.down(to: 2) } == .notApplied)
+            #expect(try await runner.status().currentVersion == 1, "no refusal changed anything")
+        }
+    }
+
     @Test("down refuses a migration without a down script, before reverting anything")
     func downWithoutScriptIsRefused() async throws {
         let folder = try MigrationFolder([
@@ -258,7 +278,7 @@ struct MigrationRunnerTests {
             let runner = try runner(folder, database)
             try await runner.up()
             let error = await #expect(throws: MigrationError.self) { try await runner.down(to: 0) }
-            guard case .irreversible(let version, _) = error else {
+            guard let error, error.code == .irreversible, let version = error.version else {
                 Issue.record("expected irreversible, got \(String(describing: error))")
                 return
             }
@@ -308,7 +328,7 @@ struct MigrationRunnerTests {
         ])
         try await TestDatabase.withFresh { database in
             let error = await #expect(throws: MigrationError.self) { try await runner(folder, database).up() }
-            guard case .statementFailed(let failure) = error else {
+            guard let error, error.code == .statementFailed, let failure = error.statementFailure else {
                 Issue.record("expected a statement failure, got \(String(describing: error))")
                 return
             }

@@ -44,7 +44,7 @@ struct VerifyScriptTests {
         ])
         try await TestDatabase.withFresh { database in
             let error = await #expect(throws: MigrationError.self) { try await runner(folder, database).up() }
-            guard case .statementFailed(let failure) = error else {
+            guard let error, error.code == .statementFailed, let failure = error.statementFailure else {
                 Issue.record("expected a statement failure, got \(String(describing: error))")
                 return
             }

@@ -2,6 +2,9 @@ import Foundation
 import Logging
 import PostgresNIO
 import SQLStoreMigrations
+// Re-exported: every test names databases by URL (`database.url.urlString`), and DatabaseURL
+// moved out of SQLStoreMigrations into SQLStoreSupport.
+@_exported import SQLStoreSupport
 
 /// A database of its own for one test, created on the throwaway cluster `scripts/test` starts
 /// and dropped afterwards, so tests run in parallel without seeing each other.

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SQLStoreMigrations
+import SQLStoreSupport
 
 #if canImport(Glibc)
 import Glibc

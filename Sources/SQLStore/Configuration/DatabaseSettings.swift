@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SQLStoreMigrations
+import SQLStoreSupport
 
 /// How the store reaches PostgreSQL, configured with the reference service's environment names.
 ///

@@ -1,4 +1,5 @@
 import SQLStoreMigrations
+import SQLStoreSupport
 
 /// Typed reads of settings from an environment (`ProcessInfo.processInfo.environment` in the
 /// executable, a literal dictionary in tests). An empty value counts as unset, as in Go.

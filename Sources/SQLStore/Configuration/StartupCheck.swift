@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import SQLStoreMigrations
+import SQLStoreSupport
 
 /// The schema is behind the migrations this build ships, and serving was not allowed anyway.
 public struct SchemaBehindError: Error, Sendable, CustomStringConvertible {
@@ -26,12 +27,14 @@ public enum StartupCheck {
     ) async throws {
         let url = try settings.resolvedURL()
         let configuration = try url.connectionConfiguration(applicationName: "sqlstore serve")
-        let status = try await MigrationRunner(migrations: migrations, connection: configuration, logger: logger).status()
-        if !status.isUpToDate && !allowStaleSchema {
-            throw SchemaBehindError(pending: status.entries.filter { $0.state != .applied }.map { "\($0.id) (\($0.state.rawValue))" })
-        }
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
         do {
+            let status = try await MigrationStatus.read(for: migrations, on: connection, logger: logger)
+            if !status.isUpToDate && !allowStaleSchema {
+                throw SchemaBehindError(
+                    pending: status.entries.filter { $0.state != .applied && $0.state != .missingFile }
+                        .map { "\($0.id) (\($0.state.rawValue))" })
+            }
             try await warnings(on: connection, settings: settings, logger: logger)
             try await connection.close()
         } catch {

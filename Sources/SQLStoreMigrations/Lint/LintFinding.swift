@@ -21,9 +21,15 @@ public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
     public let excerpt: String
     /// What exactly is wrong here, naming the table, column or index, and the safe way for this case.
     public let message: String
+    /// The rule's ``LintRule/severity``, unless a ``LintConfiguration`` changed it.
+    public let severity: LintSeverity
 
-    public init(rule: LintRule, file: String, line: Int, column: Int = 1, excerpt: String = "", message: String) {
+    public init(
+        rule: LintRule, file: String, line: Int, column: Int = 1, excerpt: String = "", message: String,
+        severity: LintSeverity? = nil
+    ) {
         self.rule = rule
+        self.severity = severity ?? rule.severity
         self.file = file
         self.line = line
         self.column = column
@@ -31,7 +37,11 @@ public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var severity: LintSeverity { rule.severity }
+    /// This finding at another severity.
+    func with(severity: LintSeverity) -> LintFinding {
+        LintFinding(
+            rule: rule, file: file, line: line, column: column, excerpt: excerpt, message: message, severity: severity)
+    }
 
     /// `003_create_orders.up.sql:12: [index-without-concurrently] …`
     public var description: String { "\(file):\(line): [\(rule.rawValue)] \(message)" }

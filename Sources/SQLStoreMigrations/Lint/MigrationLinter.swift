@@ -15,9 +15,25 @@
 public struct MigrationLinter: Sendable {
     /// The rules this linter reports; findings of any other rule are left out.
     public let rules: Set<LintRule>
+    /// Severities that replace the rules' own.
+    public let severities: [LintRule: LintSeverity]
+    /// Migrations numbered up to this version are history only: their findings are left out.
+    public let startAfter: Int64?
 
-    public init(rules: Set<LintRule> = LintRule.defaultRules) {
+    public init(
+        rules: Set<LintRule> = LintRule.defaultRules, severities: [LintRule: LintSeverity] = [:],
+        startAfter: Int64? = nil
+    ) {
         self.rules = rules
+        self.severities = severities
+        self.startAfter = startAfter
+    }
+
+    /// A linter applying a folder's ``LintConfiguration``.
+    public init(configuration: LintConfiguration) {
+        self.init(
+            rules: configuration.selectedRules, severities: configuration.severities,
+            startAfter: configuration.startAfter)
     }
 
     /// Lints `migrations`, which must be in version order: duplicate-index and the checks that
@@ -26,6 +42,7 @@ public struct MigrationLinter: Sendable {
         var schema = SchemaModel()
         var findings: [LintFinding] = []
         for migration in migrations {
+            let reported = startAfter.map { migration.version > $0 } ?? true
             var up = ScriptLinter(script: migration.up, isDown: false, schema: schema)
             up.run()
             schema = up.schema
@@ -53,10 +70,13 @@ public struct MigrationLinter: Sendable {
                         rule: .missingDown, file: migration.up.fileName, line: 1,
                         message: "no \(migration.id).down.sql: this migration cannot be rolled back"))
             }
+            guard reported else { continue }
             findings += Self.acknowledged(upFindings, by: migration.up)
             if let downScript = migration.down { findings += Self.acknowledged(downFindings, by: downScript) }
         }
-        return findings.filter { rules.contains($0.rule) }
+        return findings.filter { rules.contains($0.rule) }.map { finding in
+            severities[finding.rule].map { finding.with(severity: $0) } ?? finding
+        }
     }
 
     private static func acknowledged(_ findings: [LintFinding], by script: MigrationScript) -> [LintFinding] {

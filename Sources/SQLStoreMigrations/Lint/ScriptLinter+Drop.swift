@@ -14,9 +14,13 @@ extension ScriptLinter {
             "SEQUENCE", "TYPE", "DOMAIN", "TRIGGER", "SCHEMA", "EXTENSION", "POLICY", "RULE", "AGGREGATE",
         ]
         if kind == "DATABASE", !isDown {
+            let start = tokens.matches(["IF", "EXISTS"], at: index + 1) ? index + 3 : index + 1
+            let name = tokens.qualifiedName(at: start)?.0 ?? "the database"
             flag(
-                .breakingDrop, "DROP DATABASE removes every table the running application uses: never from a migration",
-                at: statement)
+                .breakingDrop,
+                "DROP DATABASE \(name) removes every table in it: while the running application is connected the drop "
+                    + "fails (55006), WITH (FORCE) ends its sessions, and then its connections are refused (3D000); "
+                    + "never drop a database from a migration", at: statement)
         }
         guard kinds.contains(kind) else { return }
         index += 1

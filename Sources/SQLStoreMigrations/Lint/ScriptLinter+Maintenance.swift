@@ -21,11 +21,19 @@ extension ScriptLinter {
         let tokens = statement.tokens
         let tables = relationList(tokens, from: tokens.skipping(["TABLE"], at: 1)).filter(isInUse)
         guard !tables.isEmpty else { return }
-        let cascade = tokens.containsTopLevel(["CASCADE"]) ? ", and with CASCADE every table referencing them," : ""
-        flag(
-            .truncate,
-            "TRUNCATE \(tables.joined(separator: ", ")) removes every row\(cascade) under ACCESS EXCLUSIVE, blocking "
-                + "reads and writes until the migration commits", at: statement)
+        let list = tables.joined(separator: ", ")
+        if tokens.containsTopLevel(["CASCADE"]) {
+            flag(
+                .truncate,
+                "TRUNCATE \(list) CASCADE removes every row of \(list) and of every table with a foreign key to it, "
+                    + "recursively, under ACCESS EXCLUSIVE on all of them, blocking their reads and writes until the "
+                    + "migration commits", at: statement)
+        } else {
+            flag(
+                .truncate,
+                "TRUNCATE \(list) removes every row under ACCESS EXCLUSIVE, blocking reads and writes until the "
+                    + "migration commits", at: statement)
+        }
     }
 
     /// VACUUM FULL (either syntax) and CLUSTER.

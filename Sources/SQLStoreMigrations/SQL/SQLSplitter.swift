@@ -49,9 +49,11 @@ public struct SQLSyntaxError: Error, Sendable, Hashable, CustomStringConvertible
 /// inside the `BEGIN ATOMIC … END` body of `CREATE [OR REPLACE] FUNCTION|PROCEDURE`. Empty
 /// statements are dropped; the last statement needs no `;`.
 public enum SQLSplitter {
-    /// Throws ``SQLSyntaxError`` for an unterminated literal, quoted identifier, dollar quote,
-    /// comment, parenthesis or `BEGIN ATOMIC` body (at the line where it began), and for psql
-    /// meta-commands, which PostgreSQL itself would not understand.
+    /// Splits `sql` into its statements, each with its line.
+    ///
+    /// - Throws: ``SQLSyntaxError`` for an unterminated literal, quoted identifier, dollar quote,
+    ///   comment, parenthesis or `BEGIN ATOMIC` body (at the line where it began), and for psql
+    ///   meta-commands, which PostgreSQL itself would not understand.
     public static func split(_ sql: String) throws(SQLSyntaxError) -> [SQLStatement] {
         var lexer = StatementLexer(bytes: Array(sql.utf8))
         let statements: [SQLStatement]

@@ -1,0 +1,2 @@
+-- sqlstore:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS idx_todos_open;
