@@ -80,9 +80,9 @@ struct LintBreakingChangeTests {
             try await TestDatabase.withConnection(to: admin) { migrator in
                 try await LintFixture.run("DROP DATABASE \(database.name) WITH (FORCE)", on: migrator)
             }
-            await #expect(throws: (any Error).self, "the application's session was ended") {
-                try await LintFixture.run("SELECT count(*) FROM accounts", on: application)
-            }
+            // The forced drop terminated the application's session. It is not queried again: a
+            // query written to a connection the server just closed may never complete in
+            // PostgresNIO 1.33, so the proof is that the application cannot come back.
             try? await application.close()
             let reconnect: String?
             do {
