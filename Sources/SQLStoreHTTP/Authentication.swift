@@ -78,14 +78,15 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     /// `RATE` (burst twice the rate) or `RATE/BURST`; `0` is off.
     public init(_ text: String, setting: String) throws(ConfigurationError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        let burst = parts.count == 2 ? Double(parts[1]) : parts.first.flatMap { Double($0) }.map { max(1, $0 * 2) }
         guard (1...2).contains(parts.count), let rate = Double(parts[0]), rate >= 0, rate.isFinite,
-            parts.count == 1 || Double(parts[1]).map({ $0 >= 1 && $0.isFinite }) == true
+            let burst, burst >= 1, burst.isFinite
         else {
             throw ConfigurationError(
                 setting: setting, reason: "must be requests per second, optionally /burst (e.g. 1000 or 1000/2000; 0 is off), got '\(text)'")
         }
         self.rate = rate
-        self.burst = parts.count == 2 ? Double(parts[1])! : max(1, rate * 2)
+        self.burst = burst
     }
 
     public var isOff: Bool { rate == 0 }
