@@ -233,21 +233,17 @@ struct ServerError: Sendable {
     }
 
     init(_ error: any Error) {
-        var underlying: any Error = error
-        if let transaction = error as? PostgresTransactionError {
-            underlying = transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error
-        }
-        if let psql = underlying as? PSQLError, let info = psql.serverInfo {
+        if let psql = PSQLError(unwrapping: error), let info = psql.serverInfo {
             sqlState = info[.sqlState]
             message = info[.message] ?? "\(psql.code)"
             detail = info[.detail]
             hint = info[.hint]
-        } else if let psql = underlying as? PSQLError {
+        } else if let psql = PSQLError(unwrapping: error) {
             sqlState = nil
             message = "connection error: \(psql.code)"
         } else {
             sqlState = nil
-            message = String(describing: underlying)
+            message = String(describing: error)
         }
     }
 

@@ -18,14 +18,7 @@ extension MigrationRunner {
         }
 
         func inTransaction(_ body: () async throws -> Void) async throws {
-            try await connection.query("BEGIN", logger: logger)
-            do {
-                try await body()
-                try await connection.query("COMMIT", logger: logger)
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
-            }
+            try await connection.inTransaction(logger: logger, body)
         }
 
         /// Records `migrations` as applied without running them (baseline, adopt), with an attempt
@@ -84,48 +77,48 @@ extension MigrationRunner {
                 var failedStatement: SQLStatement?
                 var failedScript = script
                 do {
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: script.wrapper?.begin.text ?? "BEGIN"), logger: logger)
-                    if let setTransaction {
-                        failedStatement = setTransaction
-                        try await execute(setTransaction)
-                    }
-                    try await setTimeouts(for: script, local: true)
-                    for statement in body {
-                        failedStatement = statement
-                        try await execute(statement)
-                    }
-                    failedStatement = nil
-                    if let verify {
-                        try await resetInTransaction()
-                        try await setTimeouts(for: script, local: true)
-                        failedScript = verify
-                        // A check changes nothing: whatever it writes is rolled back, the migration is kept.
-                        try await connection.query("SAVEPOINT sqlstore_verify", logger: logger)
-                        try await runVerification(verify, inTransaction: true, failedStatement: &failedStatement)
-                        try await connection.query("ROLLBACK TO SAVEPOINT sqlstore_verify", logger: logger)
-                        try await connection.query("RELEASE SAVEPOINT sqlstore_verify", logger: logger)
-                        failedScript = script
-                    }
-                    let elapsed = milliseconds(clock.now - start)
-                    try await asRunner(restoring: rowsBefore) {
-                        switch step.direction {
-                        case .up:
-                            try await tracking.recordApplied(
-                                step.migration, operation: "up", durationMilliseconds: elapsed, appliedBy: appliedBy,
-                                on: connection, logger: logger)
-                        case .down:
-                            try await tracking.remove(version: step.migration.version, on: connection, logger: logger)
+                    try await connection.inTransaction(
+                        begin: PostgresQuery(unsafeSQL: script.wrapper?.begin.text ?? "BEGIN"), logger: logger
+                    ) {
+                        if let setTransaction {
+                            failedStatement = setTransaction
+                            try await execute(setTransaction)
                         }
-                        try await tracking.recordAttempt(
-                            attemptRecord(step, script: script, start: start, success: true), on: connection,
-                            logger: logger)
+                        try await setTimeouts(for: script, local: true)
+                        for statement in body {
+                            failedStatement = statement
+                            try await execute(statement)
+                        }
+                        failedStatement = nil
+                        if let verify {
+                            try await resetInTransaction()
+                            try await setTimeouts(for: script, local: true)
+                            failedScript = verify
+                            // A check changes nothing: whatever it writes is rolled back, the migration is kept.
+                            try await connection.query("SAVEPOINT sqlstore_verify", logger: logger)
+                            try await runVerification(verify, inTransaction: true, failedStatement: &failedStatement)
+                            try await connection.query("ROLLBACK TO SAVEPOINT sqlstore_verify", logger: logger)
+                            try await connection.query("RELEASE SAVEPOINT sqlstore_verify", logger: logger)
+                            failedScript = script
+                        }
+                        let elapsed = milliseconds(clock.now - start)
+                        try await asRunner(restoring: rowsBefore) {
+                            switch step.direction {
+                            case .up:
+                                try await tracking.recordApplied(
+                                    step.migration, operation: "up", durationMilliseconds: elapsed, appliedBy: appliedBy,
+                                    on: connection, logger: logger)
+                            case .down:
+                                try await tracking.remove(version: step.migration.version, on: connection, logger: logger)
+                            }
+                            try await tracking.recordAttempt(
+                                attemptRecord(step, script: script, start: start, success: true), on: connection,
+                                logger: logger)
+                        }
                     }
-                    try await connection.query("COMMIT", logger: logger)
                     try await resetSession()
                     return
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
                     try? await resetSession()
                     let failure = (error as? VerificationFailure)?.serverError ?? ServerError(error)
                     let line = failedStatement?.line ?? 1
@@ -191,11 +184,9 @@ extension MigrationRunner {
                     try await setTimeouts(for: script, local: false)
                     do {
                         // In a transaction that is rolled back: a check changes nothing.
-                        try await inTransaction {
+                        try await connection.inTransaction(end: .rollback, logger: logger) {
                             try await runVerification(verify, inTransaction: true, failedStatement: &failedStatement)
-                            throw RollBackVerification()
                         }
-                    } catch is RollBackVerification {
                     } catch {
                         throw MigrationError.statementFailed(
                             failure: (error as? VerificationFailure)?.serverError ?? ServerError(error), script: verify,
@@ -271,9 +262,6 @@ extension MigrationRunner {
         }
     }
 }
-
-/// Ends a non-transactional migration's verification transaction with ROLLBACK once it passed.
-private struct RollBackVerification: Error {}
 
 func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15

@@ -324,18 +324,17 @@ public struct MigrationRunner: Sendable {
 
     /// Runs a verify script in a transaction it rolls back; returns what failed, or nil.
     private func runVerifyScript(_ script: MigrationScript, on connection: PostgresConnection) async throws -> String? {
-        try await connection.query("BEGIN", logger: logger)
         var current: SQLStatement?
         do {
-            try await setVerifyPhase(.verify, local: true, on: connection, logger: logger)
-            for statement in script.body {
-                current = statement
-                try await check(statement, connection: connection, logger: logger)
+            try await connection.inTransaction(end: .rollback, logger: logger) {
+                try await setVerifyPhase(.verify, local: true, on: connection, logger: logger)
+                for statement in script.body {
+                    current = statement
+                    try await check(statement, connection: connection, logger: logger)
+                }
             }
-            try await connection.query("ROLLBACK", logger: logger)
             return nil
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
             let failure = (error as? VerificationFailure)?.serverError ?? ServerError(error)
             return "\(script.fileName):\(current?.line ?? 1): \(failure.sqlState.map { "[\($0)] " } ?? "")\(failure.message)"
         }

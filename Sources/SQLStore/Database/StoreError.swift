@@ -1,4 +1,5 @@
 import PostgresNIO
+import SQLStoreMigrations
 
 /// Everything the store refuses or cannot do, typed so that callers never read database text
 /// and never match on strings: resources and unique keys are enums the compiler checks.
@@ -85,11 +86,7 @@ struct DatabaseFailure {
     let isConnectionFailure: Bool
 
     init?(_ error: any Error) {
-        var underlying: any Error = error
-        if let transaction = error as? PostgresTransactionError {
-            underlying = transaction.closureError ?? transaction.commitError ?? transaction.beginError ?? error
-        }
-        guard let psql = underlying as? PSQLError else { return nil }
+        guard let psql = PSQLError(unwrapping: error) else { return nil }
         sqlState = psql.serverInfo?[.sqlState]
         constraint = psql.serverInfo?[.constraintName]
         // Only lost or refused connections mean "unavailable"; other client-side errors are bugs.

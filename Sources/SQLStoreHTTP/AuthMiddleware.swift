@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import Synchronization
+import NIOCore
+import SQLStore
+
+/// Authenticates every request but the public ones (`/health/*`, `/metrics`, `/openapi.yaml`)
+/// with its `Authorization: Bearer` token, and limits each caller's request rate.
+///
+/// Every failure is the same 401: the answer never tells a missing token from a malformed,
+/// unknown, expired or revoked one.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = StoreRequestContext
+    let store: OrderStore
+    let settings: AuthSettings
+    let cache: TokenCache
+    let limiter: RateLimiter
+
+    init(store: OrderStore, settings: AuthSettings) {
+        self.store = store
+        self.settings = settings
+        cache = TokenCache(ttl: settings.tokenCacheTTL)
+        limiter = RateLimiter(limit: settings.rateLimit)
+    }
+
+    static func isPublic(_ path: String) -> Bool {
+        path.hasPrefix("/health/") || path == "/metrics" || path == "/openapi.yaml"
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.isPublic(request.uri.path) { return try await next(request, context) }
+        var context = context
+        guard settings.enabled else {
+            try limit(.address(context.addressKey))
+            context.caller = .admin(tokenId: nil)
+            return try await next(request, context)
+        }
+        guard let secret = Self.bearer(request.headers[.authorization]) else {
+            try limit(.address(context.addressKey))
+            throw Self.unauthorized()
+        }
+        // One clock reading for the cache and the rate limiter.
+        let now = NIODeadline.now()
+        if let caller = cache.caller(secret: secret, now: now) {
+            context.caller = caller
+        } else {
+            // A look-up costs the database a statement: bound how often one address can ask.
+            try limit(.address(context.addressKey), now: now)
+            guard let token = try await store.verifyToken(hash: TokenSecret.hash(secret)) else { throw Self.unauthorized() }
+            cache.insert(token, secret: secret)
+            context.caller = Caller(token)
+        }
+        switch context.caller {
+        case .admin(let tokenId?): try limit(.token(tokenId), now: now)
+        case .customer(_, let tokenId): try limit(.token(tokenId), now: now)
+        default: break
+        }
+        return try await next(request, context)
+    }
+
+    /// The token of `Authorization: Bearer <token>`, if the header has that shape and the token
+    /// that of a secret.
+    ///
+    /// Reads the header's bytes without copying or lowercasing it: it runs on every request.
+    static func bearer(_ header: String?) -> Substring? {
+        guard let header else { return nil }
+        let utf8 = header.utf8
+        var index = utf8.startIndex
+        for expected in "bearer".utf8 {
+            guard index != utf8.endIndex else { return nil }
+            let byte = utf8[index]
+            // ASCII letters only: `| 0x20` lowercases A-Z and leaves a-z as they are.
+            guard byte | 0x20 == expected, (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) else { return nil }
+            utf8.formIndex(after: &index)
+        }
+        guard index != utf8.endIndex, utf8[index] == 0x20 else { return nil }
+        while index != utf8.endIndex, utf8[index] == 0x20 { utf8.formIndex(after: &index) }
+        let token = header[index...]
+        return TokenSecret.isWellFormed(token) ? token : nil
+    }
+
+    static func unauthorized() -> APIError {
+        Counter(label: "sqlstore_auth_failures_total").increment()
+        var error = APIError(.unauthorized, code: "unauthorized", message: "a valid bearer token is required")
+        error.headers[.wwwAuthenticate] = #"Bearer realm="sqlstore""#
+        return error
+    }
+
+    private func limit(_ key: RateLimiter.Key, now: NIODeadline = .now()) throws {
+        guard let retryAfter = limiter.acquire(key, now: now) else { return }
+        Counter(label: "sqlstore_rate_limited_total", dimensions: [("caller", key.kind)]).increment()
+        var error = APIError(
+            .tooManyRequests, code: "rate_limited", message: "too many requests: retry after \(retryAfter) s")
+        error.headers[.retryAfter] = "\(retryAfter)"
+        throw error
+    }
+}
+
+extension RateLimiter.Key {
+    var kind: String {
+        switch self {
+        case .token: "token"
+        case .address: "address"
+        }
+    }
+}
+
+extension StoreRequestContext {
+    /// The client's IP address (without the port), the key of its unauthenticated rate limit.
+    var addressKey: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}
