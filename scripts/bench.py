@@ -21,6 +21,7 @@ import textwrap
 import socket
 import statistics
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -427,6 +428,73 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class WaitSampler:
+    """Where a write load's store operations wait, sampled every 50 ms while wrk runs: in
+    PostgreSQL for a lock, running there, or in the server's queue for a pooled connection.
+
+    PostgreSQL's side is one psql session looping in a DO block (a sample per RAISE NOTICE,
+    pg_stat_activity re-read each time), so sampling starts no process per sample; the server's
+    side is its `sqlstore_db_operations_in_flight` gauge, read from /metrics by a thread.
+    """
+    INTERVAL = 0.05
+
+    def __init__(self, cluster, server, seconds):
+        self.cluster, self.server, self.seconds = cluster, server, seconds
+        self.in_flight = []
+        self.stop = threading.Event()
+
+    def _gauge(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=5)
+        try:
+            while not self.stop.is_set():
+                conn.request("GET", "/metrics")
+                body = conn.getresponse().read().decode()
+                for line in body.splitlines():
+                    if line.startswith("sqlstore_db_operations_in_flight"):
+                        self.in_flight.append(float(line.split()[-1]))
+                time.sleep(self.INTERVAL)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def __enter__(self):
+        samples = max(1, int(self.seconds / self.INTERVAL))
+        sql = f"""DO $$ DECLARE s text; BEGIN FOR i IN 1..{samples} LOOP
+            PERFORM pg_stat_clear_snapshot();
+            SELECT concat_ws(' ',
+                count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),
+                count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'),
+                count(*) FILTER (WHERE state LIKE 'idle in transaction%'),
+                count(*) FILTER (WHERE state = 'idle'))
+            INTO s FROM pg_stat_activity WHERE application_name = 'sqlstore' AND backend_type = 'client backend';
+            RAISE NOTICE 'WAITS %', s;
+            PERFORM pg_sleep({self.INTERVAL});
+        END LOOP; END $$;"""
+        self.psql = PROCS.spawn(self.cluster.as_pg([f"{self.cluster.pg_bin}/psql", "-X", "-q", "-h", self.cluster.dir,
+                                 "-p", str(self.cluster.port), "-U", "postgres", "-d", self.cluster.db, "-c", sql]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.thread = threading.Thread(target=self._gauge, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.psql.terminate()
+        _, err = self.psql.communicate()
+        PROCS.forget(self.psql)
+        rows = [[int(x) for x in l.split("WAITS ", 1)[1].split()] for l in err.splitlines() if "WAITS " in l]
+        mean = lambda xs: round(sum(xs) / len(xs), 1) if xs else None
+        lock, active, in_txn, idle = (mean([r[i] for r in rows]) for i in range(4))
+        in_flight = mean(self.in_flight)
+        holding = None if lock is None else lock + active + in_txn
+        self.result = {"samples": len(rows), "in_flight": in_flight, "postgres_lock_wait": lock,
+                       "postgres_running": active, "postgres_idle_in_transaction": in_txn, "postgres_idle": idle,
+                       "server_pool_queue": None if in_flight is None or holding is None else round(max(0.0, in_flight - holding - (idle or 0)), 1)}
+        return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -595,9 +663,14 @@ class Runner:
         self.server.reset_peak_rss()
         self.pgss_reset()
         cpu0, db0, (busy0, total0) = self.server.cpu_seconds(), self.cluster.cpu_seconds(), machine_cpu()
+        sampler = WaitSampler(self.cluster, self.server, seconds) if record and self.args.waits and kind.startswith("order_") else None
+        if sampler:
+            sampler.__enter__()
         proc = PROCS.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = proc.communicate()
         PROCS.forget(proc)
+        if sampler:
+            sampler.__exit__(None, None, None)
         if proc.returncode != 0:
             raise RuntimeError(f"wrk failed ({proc.returncode}): {err}")
         cpu1, db1, (busy1, total1) = self.server.cpu_seconds(), self.cluster.cpu_seconds(), machine_cpu()
@@ -626,6 +699,8 @@ class Runner:
             "db": self.pgss(),
         }
         result["little"] = little_check(result)
+        if sampler:
+            result["waits"] = sampler.result
         if before_orders is not None:
             # Requests in flight when wrk stops still complete on the server (at most one per
             # connection more than the 2xx count); fewer orders than 2xx would be a lost order.
@@ -1052,6 +1127,8 @@ def main():
     parser.add_argument("--no-build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks"), help="where latest.json and latest.png go")
     parser.add_argument("--shared-buffers", default="512MB")
+    parser.add_argument("--waits", action="store_true",
+                        help="sample where write scenarios' operations wait (PostgreSQL lock, running, the server's pool queue)")
     parser.add_argument("--durable", action="store_true",
                         help="fsync, synchronous_commit and full_page_writes on, as users run PostgreSQL")
     args = parser.parse_args()
@@ -1136,6 +1213,12 @@ def main():
                 log(f"  service {s['rps']:.0f} req/s p99 {s['latency_ms']['p99']:.2f} ms; ceiling {g['rps']:.0f} tps "
                     f"p99 {g['latency_ms']['p99']:.2f} ms; ratio {entry['ratio']:.2f}; non-2xx {fmt_statuses(s['non_2xx'])}; "
                     f"little {s['little']['ratio']:.2f}/{g['little']['ratio']:.2f}")
+                if "waits" in s:
+                    w = s["waits"]
+                    log(f"  waits (mean of {w['samples']} samples): {w['in_flight']} operations in flight: "
+                        f"{w['server_pool_queue']} queued in the server for a connection, {w['postgres_lock_wait']} waiting "
+                        f"for a lock in PostgreSQL, {w['postgres_running']} running there, {w['postgres_idle_in_transaction']} "
+                        f"idle in a transaction; {w['postgres_idle']} connections idle")
                 sc["by_connections"].append(entry)
             report["scenarios"].append(sc)
 

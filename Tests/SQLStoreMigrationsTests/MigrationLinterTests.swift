@@ -24,11 +24,7 @@ struct MigrationLinterTests {
     private func migration(
         _ version: Int64, up: String, down: String? = "SELECT 1;", name: String = "change"
     ) throws -> Migration {
-        let stem = "\(Migration.format(version))_\(name)"
-        return Migration(
-            version: version, name: name,
-            up: try MigrationScript(fileName: "\(stem).up.sql", sql: up),
-            down: try down.map { try MigrationScript(fileName: "\(stem).down.sql", sql: $0) })
+        try LintFixture.migration(version, up: up, down: down, name: name)
     }
 
     /// Lints `up` (and `down`) as migration 2, after the base schema as migration 1.

@@ -74,5 +74,28 @@ struct ErrorClassificationTests {
             #expect((error?.closureError as? PSQLError)?.serverInfo?[.sqlState] == "42P01")
         }
     }
+
+    // PostgresNIO's pool trips a circuit breaker after 60 s of failed connection attempts (its
+    // ConnectionPoolConfiguration default, which PostgresClient does not change) and then fails
+    // every lease at once with an error of the underscored _ConnectionPoolModule. The store
+    // recognises it by where it happened (``PoolRefusal``): before a connection was leased. The
+    // test waits out the 60 s beside the other suites.
+    @Test("once the pool's circuit breaker trips on an unreachable PostgreSQL, a read fails at once as 'unavailable', not as a bug")
+    func circuitBreakerRefusal() async throws {
+        // Nothing listens on port 1: every connection attempt is refused at once.
+        var settings = DatabaseSettings(url: try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable"))
+        settings.maxIdleConnections = 0
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
+        let pool = Task { await client.run() }
+        defer { pool.cancel() }
+        let store = OrderStore(client: client, cursorSecret: "test", logger: TestDatabase.logger)
+
+        let unavailable = StoreError.unavailable(reason: "PostgreSQL has been unreachable; connection attempts keep failing")
+        // The first read waits in the pool's queue until the breaker trips.
+        await #expect(throws: unavailable) { _ = try await store.product(id: 1) }
+        let started = ContinuousClock.now
+        await #expect(throws: unavailable) { _ = try await store.product(id: 1) }
+        #expect(ContinuousClock.now - started < .seconds(5), "refused without waiting: \(ContinuousClock.now - started)")
+    }
 }
 
