@@ -663,7 +663,7 @@ class Runner:
         self.server.reset_peak_rss()
         self.pgss_reset()
         cpu0, db0, (busy0, total0) = self.server.cpu_seconds(), self.cluster.cpu_seconds(), machine_cpu()
-        sampler = WaitSampler(self.cluster, self.server, seconds) if record and self.args.waits and kind.startswith("order_") else None
+        sampler = WaitSampler(self.cluster, self.server, seconds) if record and getattr(self.args, "waits", False) and kind.startswith("order_") else None
         if sampler:
             sampler.__enter__()
         proc = PROCS.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -96,6 +96,8 @@ def main():
     parser.add_argument("--sql", action="append", default=[], metavar="LABEL:STATEMENT",
                         help="with --own-database: a statement run on that label's database after its migrations, "
                              "e.g. to put an old index back and measure what it costs")
+    parser.add_argument("--durable", action="store_true",
+                        help="fsync, synchronous_commit and full_page_writes on, as scripts/bench --durable")
     parser.add_argument("--floor", action="store_true",
                         help="after each measured run, measure GET /health/live on the same server too, and "
                              "print the scenario's server CPU per request as a multiple of that HTTP floor")
@@ -114,7 +116,7 @@ def main():
     bench.PROCS.cleanups.append(lambda: shutil.rmtree(run_dir, ignore_errors=True))
     try:
         ds = bench.Dataset(args.scale)
-        cluster = bench.Cluster(args.pg_bin, run_dir, "512MB")
+        cluster = bench.Cluster(args.pg_bin, run_dir, "512MB", durable=args.durable)
         cluster.start()
         first = bench.Server(binaries[0][1], cluster.url, run_dir, None)
         first.migrate()

@@ -22,6 +22,8 @@ public struct OrderStore: Sendable, Service {
     let deadlines = DeadlineSweeper()
     /// Whether statements may be prepared once per connection (not behind a transaction pooler).
     let preparesStatements: Bool
+    /// Admits order placements to the pool a few at a time (``DatabaseSettings/maxOrderConnections``).
+    let placements: ConcurrencyGate?
 
     /// - Parameters:
     ///   - cursorSecret: signs page cursors so tampered ones are refused. Instances serving one
@@ -31,11 +33,16 @@ public struct OrderStore: Sendable, Service {
     ///     for as long as the pool does.
     ///   - pooler: what stands between the pool and PostgreSQL. Behind a transaction pooler the
     ///     store keeps no session state: nothing is prepared by name.
+    ///   - maxOrderConnections: how many order placements may hold a pooled connection at once
+    ///     (``DatabaseSettings/maxOrderConnections``); the others wait in arrival order, within
+    ///     their deadline. `nil`: as many as the pool has.
     public init(
         client: PostgresClient, cursorSecret: String, retry: RetryPolicy = .init(),
-        connectionMaxLifetime: Duration? = nil, pooler: DatabasePooler = .none, logger: Logger
+        connectionMaxLifetime: Duration? = nil, pooler: DatabasePooler = .none, maxOrderConnections: Int? = nil,
+        logger: Logger
     ) {
         self.preparesStatements = pooler.keepsSessions
+        self.placements = maxOrderConnections.map(ConcurrencyGate.init(limit:))
         self.client = client
         self.logger = logger
         self.retry = retry
@@ -136,15 +143,21 @@ public struct OrderStore: Sendable, Service {
         }
     }
 
-    /// ``write(_:decode:)`` for a statement prepared once per connection.
-    func write<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
-    where Statement.Row: Sendable {
+    /// ``write(_:decode:)`` for a statement prepared once per connection; each attempt is first
+    /// admitted by `gate`, if one is given.
+    func write<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, admittedBy gate: ConcurrencyGate? = nil
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         try await retrying { [self] in
-            try await withConnection { connection in
-                let values = try await rows(statement, on: connection)
-                _ = try await rows(CommitBarrier(), on: connection)
-                return values
+            let attempt = { [self] in
+                try await withConnection { connection in
+                    let values = try await rows(statement, on: connection)
+                    _ = try await rows(CommitBarrier(), on: connection)
+                    return values
+                }
             }
+            guard let gate else { return try await attempt() }
+            return try await gate.admitting(attempt)
         }
     }
 

@@ -19,6 +19,8 @@ struct StoreOptions: ParsableArguments {
     var maxOpenConns: Int?
     @Option(help: "Connections kept open while idle (env DATABASE_MAX_IDLE_CONNS, default 5).")
     var maxIdleConns: Int?
+    @Option(help: "Most order placements holding a pooled connection at once; the rest wait in arrival order (env DATABASE_MAX_ORDER_CONNS, default 16).")
+    var maxOrderConns: Int?
     @Option(help: "Close a connection this old when it is given back (env DATABASE_CONN_MAX_LIFETIME, default 5m).")
     var connMaxLifetime: GoDuration?
     @Option(help: "What stands between SQLStore and PostgreSQL: none or pgbouncer, a transaction-pooling proxy (env DATABASE_POOLER, default none).")
@@ -37,6 +39,10 @@ struct StoreOptions: ParsableArguments {
         if let maxIdleConns {
             guard maxIdleConns > 0 else { throw ConfigurationError(setting: "--max-idle-conns", reason: "must be a positive integer") }
             configuration.database.maxIdleConnections = maxIdleConns
+        }
+        if let maxOrderConns {
+            guard maxOrderConns > 0 else { throw ConfigurationError(setting: "--max-order-conns", reason: "must be a positive integer") }
+            configuration.database.maxOrderConnections = maxOrderConns
         }
         if let connMaxLifetime { configuration.database.connectionMaxLifetime = connMaxLifetime.value }
         if let pooler { configuration.database.pooler = pooler }

@@ -70,7 +70,8 @@ public func buildApplication(
     retry.deadline = configuration.server.writeTimeout
     let store = OrderStore(
         client: client, cursorSecret: cursorSecret.text, retry: retry, connectionMaxLifetime: database.connectionMaxLifetime,
-        pooler: database.pooler, logger: logger)
+        pooler: database.pooler, maxOrderConnections: min(database.maxOrderConnections, database.maxOpenConnections),
+        logger: logger)
 
     // After the pool, so that a graceful shutdown stops the warmer before the pool drains.
     var services: [any Service] = [client, database.connectionWarmer(for: client, logger: logger), store]

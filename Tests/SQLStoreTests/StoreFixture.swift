@@ -8,7 +8,8 @@ import TestSupport
 /// A fresh, migrated database with a running pool and a store on it.
 func withStore<Result: Sendable>(
     maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(),
-    connectionMaxLifetime: Duration? = nil, _ body: (OrderStore, TestDatabase) async throws -> Result
+    connectionMaxLifetime: Duration? = nil, maxOrderConnections: Int? = nil,
+    _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
     try await TestDatabase.withMigrated { database in
         var settings = DatabaseSettings(url: database.url)
@@ -23,7 +24,7 @@ func withStore<Result: Sendable>(
             defer { group.cancelAll() }
             let store = OrderStore(
                 client: client, cursorSecret: "test", retry: retry, connectionMaxLifetime: connectionMaxLifetime,
-                logger: TestDatabase.logger)
+                maxOrderConnections: maxOrderConnections, logger: TestDatabase.logger)
             group.addTask { try await store.run() }
             return try await body(store, database)
         }

@@ -23,6 +23,12 @@ public struct DatabaseSettings: Sendable {
     public var maxOpenConnections = 25
     /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
     public var maxIdleConnections = 5
+    /// `DATABASE_MAX_ORDER_CONNS` (16): how many order placements may hold a pooled connection at
+    /// once; the others wait in the server, in arrival order. Placements of popular products
+    /// queue on their row locks: more of them in PostgreSQL at once only lengthens those queues,
+    /// each waiter holding a connection and the locks of its earlier lines (finding 16 in
+    /// docs/benchmarks.md). Capped at ``maxOpenConnections``.
+    public var maxOrderConnections = 16
     /// `DATABASE_CONN_MAX_LIFETIME` (5m): the age past which a connection is closed when it is
     /// given back to the pool.
     public var connectionMaxLifetime: Duration = .seconds(300)
@@ -45,7 +51,8 @@ public struct DatabaseSettings: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `DATABASE_POOLER`, `DATABASE_MAX_OPEN_CONNS`,
-    /// `DATABASE_MAX_IDLE_CONNS` and `DATABASE_CONN_MAX_LIFETIME` (a duration such as `5m`).
+    /// `DATABASE_MAX_IDLE_CONNS`, `DATABASE_MAX_ORDER_CONNS` and `DATABASE_CONN_MAX_LIFETIME` (a
+    /// duration such as `5m`).
     ///
     /// - Throws: ``ConfigurationError`` naming the first variable that is not usable.
     public init(environment: EnvironmentSettings) throws(ConfigurationError) {
@@ -54,6 +61,7 @@ public struct DatabaseSettings: Sendable {
         pooler = try environment.choice("DATABASE_POOLER", as: DatabasePooler.self) ?? pooler
         maxOpenConnections = try environment.positiveInteger("DATABASE_MAX_OPEN_CONNS") ?? maxOpenConnections
         maxIdleConnections = try environment.positiveInteger("DATABASE_MAX_IDLE_CONNS") ?? maxIdleConnections
+        maxOrderConnections = try environment.positiveInteger("DATABASE_MAX_ORDER_CONNS") ?? maxOrderConnections
         connectionMaxLifetime = try environment.duration("DATABASE_CONN_MAX_LIFETIME") ?? connectionMaxLifetime
     }
 

@@ -1,0 +1,76 @@
+import NIOCore
+import Synchronization
+
+/// At most `limit` holders at once; the others wait in arrival order.
+///
+/// A waiter whose task is cancelled (by the caller, or by its operation's deadline) leaves the
+/// queue at once and throws `CancellationError`, as a lease waiting in PostgresNIO's pool does.
+final class ConcurrencyGate: Sendable {
+    private struct State {
+        var available: Int
+        var nextTicket: UInt64 = 0
+        /// Tickets in arrival order; those of cancelled waiters are skipped when reached.
+        var queue = CircularBuffer<UInt64>()
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+    }
+
+    let limit: Int
+    private let state: Mutex<State>
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+        self.state = Mutex(State(available: max(1, limit)))
+    }
+
+    /// Runs `body` once admitted, and admits the next waiter when it ends.
+    ///
+    /// - Throws: `CancellationError` if the task is cancelled while it waits; whatever `body` throws.
+    func admitting<Result>(_ body: () async throws -> Result) async throws -> Result {
+        try await enter()
+        defer { leave() }
+        return try await body()
+    }
+
+    /// Waiters queued now (for tests and diagnostics).
+    var waiting: Int { state.withLock { $0.waiters.count } }
+    /// Whether every place is taken.
+    var isFull: Bool { state.withLock { $0.available == 0 } }
+
+    private func enter() async throws {
+        let ticket: UInt64? = state.withLock { state in
+            if state.available > 0 {
+                state.available -= 1
+                return nil
+            }
+            defer { state.nextTicket += 1 }
+            return state.nextTicket
+        }
+        guard let ticket else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // Under the lock that the cancellation handler takes too: either it runs after the
+                // waiter is queued and finds it, or the task was cancelled before and it is seen here.
+                let cancelled = state.withLock { state in
+                    if Task.isCancelled { return true }
+                    state.queue.append(ticket)
+                    state.waiters[ticket] = continuation
+                    return false
+                }
+                if cancelled { continuation.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func leave() {
+        let next: CheckedContinuation<Void, any Error>? = state.withLock { state in
+            while let ticket = state.queue.popFirst() {
+                if let waiter = state.waiters.removeValue(forKey: ticket) { return waiter }
+            }
+            state.available += 1
+            return nil
+        }
+        next?.resume()
+    }
+}

@@ -1,0 +1,88 @@
+@testable import SQLStore
+import Synchronization
+import Testing
+
+@Suite("Concurrency gate")
+struct ConcurrencyGateTests {
+    /// How many bodies run at once, and the most that ever did.
+    final class Occupancy: Sendable {
+        private let state = Mutex((now: 0, most: 0, order: [Int]()))
+        func enter(_ id: Int) { state.withLock { $0.now += 1; $0.most = max($0.most, $0.now); $0.order.append(id) } }
+        func leave() { state.withLock { $0.now -= 1 } }
+        var most: Int { state.withLock { $0.most } }
+        var order: [Int] { state.withLock { $0.order } }
+    }
+
+    @Test("never more than the limit run at once, and all of them run")
+    func limitHolds() async throws {
+        let gate = ConcurrencyGate(limit: 3)
+        let occupancy = Occupancy()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in 0..<40 {
+                group.addTask {
+                    try await gate.admitting {
+                        occupancy.enter(id)
+                        try await Task.sleep(for: .milliseconds(2))
+                        occupancy.leave()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(occupancy.most == 3)
+        #expect(occupancy.order.count == 40)
+    }
+
+    @Test("waiters are admitted in arrival order")
+    func fifo() async throws {
+        let gate = ConcurrencyGate(limit: 1)
+        let occupancy = Occupancy()
+        let (held, holder) = AsyncStream.makeStream(of: Void.self)
+        let first = Task { try await gate.admitting { for await _ in held {} } }
+        // Each waiter is queued before the next starts: its task has suspended in the gate once
+        // the next line runs, checked by the gate's queue length.
+        var waiters: [Task<Void, any Error>] = []
+        for id in 1...5 {
+            waiters.append(Task { try await gate.admitting { occupancy.enter(id); occupancy.leave() } })
+            while gate.waiting < id { await Task.yield() }
+        }
+        holder.finish()
+        try await first.value
+        for waiter in waiters { try await waiter.value }
+        #expect(occupancy.order == [1, 2, 3, 4, 5])
+    }
+
+    @Test("a waiter cancelled while it waits leaves at once with CancellationError, and its place goes to the next")
+    func cancelledWaiterLeaves() async throws {
+        let gate = ConcurrencyGate(limit: 1)
+        let (held, holder) = AsyncStream.makeStream(of: Void.self)
+        let first = Task { try await gate.admitting { for await _ in held {} } }
+        while !gate.isFull { await Task.yield() }
+        let cancelled = Task { try await gate.admitting { Issue.record("a cancelled waiter ran") } }
+        while gate.waiting < 1 { await Task.yield() }
+        let next = Task { try await gate.admitting { "admitted" } }
+        while gate.waiting < 2 { await Task.yield() }
+
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        holder.finish()
+        try await first.value
+        #expect(try await next.value == "admitted")
+        #expect(gate.waiting == 0)
+    }
+
+    @Test("a task cancelled before it reaches the gate is refused without waiting")
+    func cancelledBeforeArriving() async throws {
+        let gate = ConcurrencyGate(limit: 1)
+        let (held, holder) = AsyncStream.makeStream(of: Void.self)
+        let first = Task { try await gate.admitting { for await _ in held {} } }
+        while !gate.isFull { await Task.yield() }
+        let late = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await gate.admitting { Issue.record("a cancelled task ran") }
+        }
+        await #expect(throws: CancellationError.self) { try await late.value }
+        holder.finish()
+        try await first.value
+    }
+}
