@@ -432,9 +432,11 @@ class WaitSampler:
     """Where a write load's store operations wait, sampled every 50 ms while wrk runs: in
     PostgreSQL for a lock, running there, or in the server's queue for a pooled connection.
 
-    PostgreSQL's side is one psql session looping in a DO block (a sample per RAISE NOTICE,
-    pg_stat_activity re-read each time), so sampling starts no process per sample; the server's
-    side is its `sqlstore_db_operations_in_flight` gauge, read from /metrics by a thread.
+    PostgreSQL's side is one psql session fed a script of samples and sleeps, each its own
+    autocommitted statement: a sampler inside one long transaction (a DO block) would hold back
+    the xmin horizon for the whole run, so that no dead row could be pruned and stock updates
+    stopped being HOT. The server's side is its `sqlstore_db_operations_in_flight` gauge, read
+    from /metrics by a thread.
     """
     INTERVAL = 0.05
 
@@ -460,31 +462,49 @@ class WaitSampler:
 
     def __enter__(self):
         samples = max(1, int(self.seconds / self.INTERVAL))
-        sql = f"""DO $$ DECLARE s text; BEGIN FOR i IN 1..{samples} LOOP
-            PERFORM pg_stat_clear_snapshot();
-            SELECT concat_ws(' ',
-                count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),
-                count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'),
-                count(*) FILTER (WHERE state LIKE 'idle in transaction%'),
-                count(*) FILTER (WHERE state = 'idle'))
-            INTO s FROM pg_stat_activity WHERE application_name = 'sqlstore' AND backend_type = 'client backend';
-            RAISE NOTICE 'WAITS %', s;
-            PERFORM pg_sleep({self.INTERVAL});
-        END LOOP; END $$;"""
-        self.psql = PROCS.spawn(self.cluster.as_pg([f"{self.cluster.pg_bin}/psql", "-X", "-q", "-h", self.cluster.dir,
-                                 "-p", str(self.cluster.port), "-U", "postgres", "-d", self.cluster.db, "-c", sql]),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sample = ("SELECT 'WAITS ' || concat_ws(' ', "
+                  "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'), "
+                  "count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'), "
+                  "count(*) FILTER (WHERE state LIKE 'idle in transaction%'), "
+                  "count(*) FILTER (WHERE state = 'idle')) "
+                  "FROM pg_stat_activity WHERE application_name = 'sqlstore' AND backend_type = 'client backend';\n"
+                  f"SELECT pg_sleep({self.INTERVAL});\n")
+        self.psql = PROCS.spawn(self.cluster.as_pg([f"{self.cluster.pg_bin}/psql", "-X", "-q", "-At", "-h", self.cluster.dir,
+                                 "-p", str(self.cluster.port), "-U", "postgres", "-d", self.cluster.db]),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.feeder = threading.Thread(target=self._feed, args=(sample, samples), daemon=True)
+        self.feeder.start()
         self.thread = threading.Thread(target=self._gauge, daemon=True)
         self.thread.start()
         return self
 
+    def _feed(self, sample, samples):
+        try:
+            for _ in range(samples):
+                if self.stop.is_set():
+                    break
+                self.psql.stdin.write(sample)
+                self.psql.stdin.flush()
+                time.sleep(self.INTERVAL)  # psql runs the sleep too: the pipe never runs far ahead
+        except (BrokenPipeError, ValueError):
+            pass
+
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
-        self.psql.terminate()
-        _, err = self.psql.communicate()
+        self.feeder.join()
+        try:
+            self.psql.stdin.close()  # psql runs what it has read, then exits
+        except BrokenPipeError:
+            pass
+        try:
+            self.psql.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.psql.terminate()
+        out = self.psql.stdout.read()
+        self.psql.wait()
         PROCS.forget(self.psql)
-        rows = [[int(x) for x in l.split("WAITS ", 1)[1].split()] for l in err.splitlines() if "WAITS " in l]
+        rows = [[int(x) for x in l.split("WAITS ", 1)[1].split()] for l in out.splitlines() if l.startswith("WAITS ")]
         mean = lambda xs: round(sum(xs) / len(xs), 1) if xs else None
         lock, active, in_txn, idle = (mean([r[i] for r in rows]) for i in range(4))
         in_flight = mean(self.in_flight)
@@ -1216,7 +1236,7 @@ def main():
                 if "waits" in s:
                     w = s["waits"]
                     log(f"  waits (mean of {w['samples']} samples): {w['in_flight']} operations in flight: "
-                        f"{w['server_pool_queue']} queued in the server for a connection, {w['postgres_lock_wait']} waiting "
+                        f"at least {w['server_pool_queue']} queued in the server (in flight less every open connection), {w['postgres_lock_wait']} waiting "
                         f"for a lock in PostgreSQL, {w['postgres_running']} running there, {w['postgres_idle_in_transaction']} "
                         f"idle in a transaction; {w['postgres_idle']} connections idle")
                 sc["by_connections"].append(entry)
