@@ -85,4 +85,39 @@ struct ConcurrencyGateTests {
         holder.finish()
         try await first.value
     }
+
+    /// The lost wakeup this guards against needs a `leave` between a waiter's drawing its ticket
+    /// and its queueing: rare on an idle machine, so many rounds.
+    @Test("under contention no place is lost: thousands of short admissions by many tasks all complete", arguments: 0..<20)
+    func noLostWakeups(round: Int) async throws {
+        let gate = ConcurrencyGate(limit: 2)
+        let completed = Occupancy()
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withThrowingTaskGroup(of: Void.self) { workers in
+                    for _ in 0..<50 {
+                        workers.addTask {
+                            for _ in 0..<100 {
+                                try await gate.admitting { await Task.yield() }
+                                completed.enter(0)
+                                completed.leave()
+                            }
+                        }
+                    }
+                    try? await workers.waitForAll()
+                }
+                return true
+            }
+            // A lost place leaves waiters that nothing wakes: cancelling them ends the test.
+            group.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        let count = completed.order.count
+        #expect(finished && count == 5_000, "round \(round): admissions stalled after \(count) of 5,000")
+    }
 }

@@ -50,13 +50,19 @@ final class ConcurrencyGate: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 // Under the lock that the cancellation handler takes too: either it runs after the
                 // waiter is queued and finds it, or the task was cancelled before and it is seen here.
-                let cancelled = state.withLock { state in
-                    if Task.isCancelled { return true }
+                // A place may have come free since the ticket was drawn (a `leave` that found the
+                // queue empty): take it, or this waiter would wait for the next `leave`.
+                let outcome: Result<Void, CancellationError>? = state.withLock { state in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if state.available > 0 {
+                        state.available -= 1
+                        return .success(())
+                    }
                     state.queue.append(ticket)
                     state.waiters[ticket] = continuation
-                    return false
+                    return nil
                 }
-                if cancelled { continuation.resume(throwing: CancellationError()) }
+                if let outcome { continuation.resume(with: outcome.mapError { $0 as any Error }) }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: ticket) }?.resume(throwing: CancellationError())
