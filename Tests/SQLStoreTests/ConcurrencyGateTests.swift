@@ -87,17 +87,18 @@ struct ConcurrencyGateTests {
     }
 
     /// The lost wakeup this guards against needs a `leave` between a waiter's drawing its ticket
-    /// and its queueing: rare on an idle machine, so many rounds.
-    @Test("under contention no place is lost: thousands of short admissions by many tasks all complete", arguments: 0..<20)
-    func noLostWakeups(round: Int) async throws {
+    /// and its queueing. Kept small: a thousand tasks yielding in a loop took the test process's
+    /// two cooperative threads from every other suite on CI, and made them miss their deadlines.
+    @Test("under contention no place is lost: thousands of short admissions by many tasks all complete")
+    func noLostWakeups() async throws {
         let gate = ConcurrencyGate(limit: 2)
         let completed = Occupancy()
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await withThrowingTaskGroup(of: Void.self) { workers in
-                    for _ in 0..<50 {
+                    for _ in 0..<10 {
                         workers.addTask {
-                            for _ in 0..<100 {
+                            for _ in 0..<300 {
                                 try await gate.admitting { await Task.yield() }
                                 completed.enter(0)
                                 completed.leave()
@@ -110,7 +111,7 @@ struct ConcurrencyGateTests {
             }
             // A lost place leaves waiters that nothing wakes: cancelling them ends the test.
             group.addTask {
-                try? await Task.sleep(for: .seconds(20))
+                try? await Task.sleep(for: .seconds(60))
                 return false
             }
             let first = await group.next() ?? false
@@ -118,6 +119,6 @@ struct ConcurrencyGateTests {
             return first
         }
         let count = completed.order.count
-        #expect(finished && count == 5_000, "round \(round): admissions stalled after \(count) of 5,000")
+        #expect(finished && count == 3_000, "admissions stalled after \(count) of 3,000")
     }
 }

@@ -25,7 +25,7 @@ struct ConnectionWarmerTests {
             let warming = Task { try await warmer.run() }
 
             // Opened without a single query of the application's.
-            let opened = try await database.waitForSessions(of: settings.applicationName, within: .seconds(5)) { $0 == 3 }
+            let opened = try await database.waitForSessions(of: settings.applicationName, within: .seconds(20)) { $0 == 3 }
             #expect(opened == 3)
             // Three idle timeouts later, still open.
             var counts: [Int] = []
