@@ -19,7 +19,7 @@ struct StoreOptions: ParsableArguments {
     var maxOpenConns: Int?
     @Option(help: "Connections kept open while idle (env DATABASE_MAX_IDLE_CONNS, default 5).")
     var maxIdleConns: Int?
-    @Option(help: "Most order placements holding a pooled connection at once; the rest wait in arrival order (env DATABASE_MAX_ORDER_CONNS, default 16).")
+    @Option(help: "Most order placements holding a pooled connection at once; the rest wait in arrival order (env DATABASE_MAX_ORDER_CONNS, default: no limit).")
     var maxOrderConns: Int?
     @Option(help: "Close a connection this old when it is given back (env DATABASE_CONN_MAX_LIFETIME, default 5m).")
     var connMaxLifetime: GoDuration?

@@ -16,7 +16,7 @@ struct ConfigurationTests {
         #expect(configuration.database.pooler == .none)
         #expect(configuration.database.maxOpenConnections == 25)
         #expect(configuration.database.maxIdleConnections == 5)
-        #expect(configuration.database.maxOrderConnections == 16)
+        #expect(configuration.database.maxOrderConnections == nil)
         #expect(configuration.database.connectionMaxLifetime == .seconds(300))
         #expect(configuration.server.port == 8080)
         #expect(configuration.server.readTimeout == .seconds(10))

@@ -14,7 +14,7 @@ struct OrderAdmissionTests {
         // the gate while it backs off, and lets the waiting one in (which then runs to its commit,
         // as any operation already in PostgreSQL at its deadline does). The set-up and the checks
         // are plain SQL, so that none of them depends on a loaded machine meeting the deadline.
-        retry.deadline = .milliseconds(500)
+        retry.deadline = .milliseconds(1500)
         try await withStore(retry: retry, maxOrderConnections: 1) { store, database in
             try await database.execute("INSERT INTO users (id, email, name) VALUES (1, 'buyer@example.com', 'Buyer')")
             try await database.execute(

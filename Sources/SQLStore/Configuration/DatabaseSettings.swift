@@ -23,12 +23,12 @@ public struct DatabaseSettings: Sendable {
     public var maxOpenConnections = 25
     /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
     public var maxIdleConnections = 5
-    /// `DATABASE_MAX_ORDER_CONNS` (16): how many order placements may hold a pooled connection at
-    /// once; the others wait in the server, in arrival order. Placements of popular products
-    /// queue on their row locks: more of them in PostgreSQL at once only lengthens those queues,
-    /// each waiter holding a connection and the locks of its earlier lines (finding 16 in
-    /// docs/benchmarks.md). Capped at ``maxOpenConnections``.
-    public var maxOrderConnections = 16
+    /// `DATABASE_MAX_ORDER_CONNS` (unset: no limit): how many order placements may hold a pooled
+    /// connection at once; the others wait in the server, in arrival order (finding 16 in
+    /// docs/benchmarks.md). Off by default: a placement abandoned at its deadline while its query
+    /// never completes (a connection lost mid-query) keeps its place, so lost connections can use
+    /// the places up. Capped at ``maxOpenConnections``.
+    public var maxOrderConnections: Int?
     /// `DATABASE_CONN_MAX_LIFETIME` (5m): the age past which a connection is closed when it is
     /// given back to the pool.
     public var connectionMaxLifetime: Duration = .seconds(300)
