@@ -116,7 +116,13 @@ struct CatalogTests {
 
     @Test("a serialization failure is retried and the transaction succeeds", .timeLimit(.minutes(1)))
     func serializationFailureIsRetried() async throws {
-        try await withStore { store, database in
+        // The test is about the retry, not its time bounds: on a loaded machine the loser's first
+        // attempt (a second connection opened, the rendezvous, the wait on the winner's row lock)
+        // took longer than the default 5 s budget, so no retry started (CI, session 8).
+        var retry = RetryPolicy()
+        retry.budget = .seconds(45)
+        retry.deadline = .seconds(50)
+        try await withStore(retry: retry) { store, database in
             try await database.execute("CREATE TABLE counters (id INT PRIMARY KEY, value INT NOT NULL)")
             try await database.execute("INSERT INTO counters VALUES (1, 0)")
             let attempts = Counter()
@@ -138,7 +144,9 @@ struct CatalogTests {
                 try await group.waitForAll()
             }
             #expect(try await database.scalar("SELECT value FROM counters", as: Int.self) == 2, "no update was lost")
-            #expect(await attempts.count == 3, "the loser of the race failed with 40001 and was run once more")
+            // 3 when the loser fails with 40001 once; one more if its wait on the winner's row lock
+            // first outlasted lock_timeout (55P03, also retried) on a loaded machine.
+            #expect(await attempts.count >= 3, "the loser of the race failed and was run again")
         }
     }
 }
