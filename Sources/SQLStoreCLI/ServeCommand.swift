@@ -19,10 +19,12 @@ struct StoreOptions: ParsableArguments {
     var maxOpenConns: Int?
     @Option(help: "Connections kept open while idle (env DATABASE_MAX_IDLE_CONNS, default 5).")
     var maxIdleConns: Int?
-    @Option(help: "Most order placements holding a pooled connection at once; the rest wait in arrival order (env DATABASE_MAX_ORDER_CONNS, default: no limit).")
+    @Option(help: "Most order placements holding a pooled connection at once; the rest wait in arrival order (env DATABASE_MAX_ORDER_CONNS, default 16).")
     var maxOrderConns: Int?
     @Option(help: "Close a connection this old when it is given back (env DATABASE_CONN_MAX_LIFETIME, default 5m).")
     var connMaxLifetime: GoDuration?
+    @Option(help: "Close a connection beyond --max-idle-conns unused this long (env DATABASE_CONN_MAX_IDLE_TIME, default 10s).")
+    var connMaxIdleTime: GoDuration?
     @Option(help: "What stands between SQLStore and PostgreSQL: none or pgbouncer, a transaction-pooling proxy (env DATABASE_POOLER, default none).")
     var pooler: DatabasePooler?
     @Option(help: "Signs page cursors; every instance on one database needs the same (env SQLSTORE_CURSOR_SECRET, at least 32 characters).")
@@ -45,6 +47,10 @@ struct StoreOptions: ParsableArguments {
             configuration.database.maxOrderConnections = maxOrderConns
         }
         if let connMaxLifetime { configuration.database.connectionMaxLifetime = connMaxLifetime.value }
+        if let connMaxIdleTime {
+            guard connMaxIdleTime.value > .zero else { throw ConfigurationError(setting: "--conn-max-idle-time", reason: "must be a positive duration") }
+            configuration.database.spareIdleTimeout = connMaxIdleTime.value
+        }
         if let pooler { configuration.database.pooler = pooler }
         if let cursorSecret { configuration.cursorSecret = try CursorSecret(cursorSecret, setting: "--cursor-secret") }
         return configuration

@@ -70,7 +70,7 @@ public func buildApplication(
     retry.deadline = configuration.server.writeTimeout
     let store = OrderStore(
         client: client, cursorSecret: cursorSecret.text, retry: retry, connectionMaxLifetime: database.connectionMaxLifetime,
-        pooler: database.pooler, maxOrderConnections: database.maxOrderConnections.map { min($0, database.maxOpenConnections) },
+        pooler: database.pooler, maxOrderConnections: min(database.maxOrderConnections, database.maxOpenConnections),
         logger: logger)
 
     // After the pool, so that a graceful shutdown stops the warmer before the pool drains.

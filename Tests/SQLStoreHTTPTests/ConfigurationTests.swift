@@ -16,8 +16,9 @@ struct ConfigurationTests {
         #expect(configuration.database.pooler == .none)
         #expect(configuration.database.maxOpenConnections == 25)
         #expect(configuration.database.maxIdleConnections == 5)
-        #expect(configuration.database.maxOrderConnections == nil)
+        #expect(configuration.database.maxOrderConnections == 16)
         #expect(configuration.database.connectionMaxLifetime == .seconds(300))
+        #expect(configuration.database.spareIdleTimeout == .seconds(10))
         #expect(configuration.server.port == 8080)
         #expect(configuration.server.readTimeout == .seconds(10))
         #expect(configuration.server.writeTimeout == .seconds(10))
@@ -30,7 +31,7 @@ struct ConfigurationTests {
             environment: EnvironmentSettings([
                 "DATABASE_URL": "postgres://app@db.internal:6432/shop", "DATABASE_POOLER": "pgbouncer",
                 "DATABASE_MAX_OPEN_CONNS": "40", "DATABASE_MAX_IDLE_CONNS": "7", "DATABASE_CONN_MAX_LIFETIME": "90s",
-                "DATABASE_MAX_ORDER_CONNS": "6",
+                "DATABASE_MAX_ORDER_CONNS": "6", "DATABASE_CONN_MAX_IDLE_TIME": "2500ms",
                 "SERVER_HOST": "0.0.0.0", "SERVER_PORT": "9090", "SERVER_READ_TIMEOUT": "3s", "SERVER_WRITE_TIMEOUT": "4s",
                 "SQLSTORE_CURSOR_SECRET": String(repeating: "k", count: 32), "LOG_LEVEL": "debug",
             ]))
@@ -41,6 +42,7 @@ struct ConfigurationTests {
         #expect(configuration.database.maxIdleConnections == 7)
         #expect(configuration.database.maxOrderConnections == 6)
         #expect(configuration.database.connectionMaxLifetime == .seconds(90))
+        #expect(configuration.database.spareIdleTimeout == .milliseconds(2500))
         #expect(configuration.server.host == "0.0.0.0")
         #expect(configuration.server.port == 9090)
         #expect(configuration.server.readTimeout == .seconds(3))
@@ -61,7 +63,7 @@ struct ConfigurationTests {
         arguments: [
             ("DATABASE_URL", "mysql://x@y/z"), ("DATABASE_POOLER", "pgpool"), ("DATABASE_MAX_OPEN_CONNS", "0"),
             ("DATABASE_MAX_IDLE_CONNS", "many"), ("DATABASE_MAX_ORDER_CONNS", "0"), ("DATABASE_CONN_MAX_LIFETIME", "5 minutes"),
-            ("SERVER_PORT", "70000"),
+            ("DATABASE_CONN_MAX_IDLE_TIME", "0"), ("SERVER_PORT", "70000"),
             ("SERVER_READ_TIMEOUT", "0"), ("SERVER_WRITE_TIMEOUT", "-1s"), ("SQLSTORE_CURSOR_SECRET", "short"),
             ("LOG_LEVEL", "loud"),
         ])

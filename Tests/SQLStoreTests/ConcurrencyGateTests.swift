@@ -86,6 +86,58 @@ struct ConcurrencyGateTests {
         try await first.value
     }
 
+    @Test("a holder cancelled while its body never ends gives its place back at once, and only once")
+    func cancelledHolderGivesItsPlaceBack() async throws {
+        let gate = ConcurrencyGate(limit: 1)
+        // A body that ignores cancellation, as a query PostgresNIO never completes does.
+        let stuck = Latch()
+        let holder = Task { try await gate.admitting { await stuck.wait() } }
+        while !gate.isFull { await Task.yield() }
+        let next = Task { try await gate.admitting { "admitted" } }
+        while gate.waiting < 1 { await Task.yield() }
+
+        holder.cancel()
+        #expect(try await next.value == "admitted")
+        #expect(!stuck.isOpen, "the place came back before the cancelled body ended")
+
+        stuck.open()
+        try await holder.value
+        // The body's end gave nothing back a second time: one holder fills the gate again.
+        let (held, release) = AsyncStream.makeStream(of: Void.self)
+        let again = Task { try await gate.admitting { for await _ in held {} } }
+        while !gate.isFull { await Task.yield() }
+        let late = Task { try await gate.admitting { "after" } }
+        while gate.waiting < 1 { await Task.yield() }
+        #expect(gate.isFull && gate.waiting == 1)
+        release.finish()
+        try await again.value
+        #expect(try await late.value == "after")
+    }
+
+    /// Opened once from outside; `wait()` ignores cancellation.
+    final class Latch: Sendable {
+        private let state = Mutex((open: false, waiters: [CheckedContinuation<Void, Never>]()))
+        var isOpen: Bool { state.withLock { $0.open } }
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if state.open { return true }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+        func open() {
+            let waiters = state.withLock { state in
+                state.open = true
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume() }
+        }
+    }
+
     /// The lost wakeup this guards against needs a `leave` between a waiter's drawing its ticket
     /// and its queueing. Kept small: a thousand tasks yielding in a loop took the test process's
     /// two cooperative threads from every other suite on CI, and made them miss their deadlines.

@@ -1,66 +1,93 @@
 import Foundation
 import PostgresNIO
-import SQLStore
+@testable import SQLStore
 import Testing
 import TestSupport
 
 /// `DATABASE_MAX_ORDER_CONNS`: placements beyond the limit wait in the server, not in PostgreSQL.
 @Suite("Order admission")
 struct OrderAdmissionTests {
-    @Test(
-        "with room for one placement, a second waits in the server; at its deadline it is 'unavailable' and never placed later",
-        .disabled("timing-sensitive on a loaded machine: the deadline races the 2 s lock_timeout of the placement ahead; the gate is opt-in until it releases places at the deadline"))
+    @Test("with room for one placement, a second waits in the server; at its deadline it is 'unavailable' and never placed later")
     func waitingPlacementGivesUpAndIsNeverPlaced() async throws {
         var retry = RetryPolicy()
-        // Well under the sessions' 2 s lock_timeout: past it, the placement ahead fails, leaves
-        // the gate while it backs off, and lets the waiting one in (which then runs to its commit,
-        // as any operation already in PostgreSQL at its deadline does). The set-up and the checks
-        // are plain SQL, so that none of them depends on a loaded machine meeting the deadline.
-        retry.deadline = .milliseconds(1500)
+        retry.deadline = .milliseconds(500)
         try await withStore(retry: retry, maxOrderConnections: 1) { store, database in
+            // Set up and checked in plain SQL, so that nothing but the measured call is bound by
+            // the short deadline.
+            try await database.execute("INSERT INTO users (id, email, name) VALUES (1, 'buyer@example.com', 'Buyer')")
+            try await database.execute("INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'A', 'A', 1, 5)")
+            let gate = try #require(store.placements)
+            // The gate's only place is held from outside, for as long as the test says.
+            let (held, release) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task { try await gate.admitting { for await _ in held {} } }
+            while !gate.isFull { await Task.yield() }
+
+            await #expect(throws: StoreError.unavailable(reason: "no answer from PostgreSQL within 0.5 seconds")) {
+                _ = try await store.placeOrder(userId: 1, lines: [.init(productId: 1, quantity: 1)])
+            }
+            release.finish()
+            try await holder.value
+            // Give a placement that wrongly stayed queued every chance to run.
+            try await Task.sleep(for: .seconds(1))
+            #expect(gate.waiting == 0)
+            #expect(try await database.scalar("SELECT count(*)::int FROM orders", as: Int.self) == 0,
+                    "the order answered 'unavailable' was placed after all")
+            #expect(try await database.scalar("SELECT stock_quantity FROM products WHERE id = 1", as: Int32.self) == 5)
+            // The place is free: a placement now goes through (a few tries, in case a loaded
+            // machine misses the short deadline).
+            var placed: PlacedOrder?
+            for _ in 0..<20 where placed == nil {
+                placed = try? await store.placeOrder(userId: 1, lines: [.init(productId: 1, quantity: 2)])
+            }
+            #expect(placed?.created == true)
+        }
+    }
+
+    @Test("a placement abandoned at its deadline gives its place back at once, while its query still waits in PostgreSQL")
+    func abandonedPlacementGivesItsPlaceBack() async throws {
+        var retry = RetryPolicy()
+        retry.deadline = .seconds(2)
+        // Long enough that the abandoned query is certainly still waiting on its lock when the
+        // place comes back: before the fix, the place came back only when the query ended.
+        try await withStore(retry: retry, maxOrderConnections: 1, lockTimeout: .seconds(60)) { store, database in
             try await database.execute("INSERT INTO users (id, email, name) VALUES (1, 'buyer@example.com', 'Buyer')")
             try await database.execute(
                 "INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (1, 'A', 'A', 1, 5), (2, 'B', 'B', 1, 5)")
-            let (userId, blocked, waiting): (Int64, Int64, Int64) = (1, 1, 2)
-            // Another session holds the first product's row: the first placement takes the
-            // gate's only place and waits in PostgreSQL for the lock.
+            let gate = try #require(store.placements)
             try await database.withConnection { locker in
                 _ = try await locker.query("BEGIN", logger: TestDatabase.logger)
-                _ = try await locker.query("SELECT 1 FROM products WHERE id = \(blocked) FOR UPDATE", logger: TestDatabase.logger)
-                let first = Task { try await store.placeOrder(userId: userId, lines: [.init(productId: blocked, quantity: 1)]) }
-                // The first placement has reached PostgreSQL's lock queue.
-                var lockWaits = 0
-                for _ in 0..<200 where lockWaits == 0 {
-                    lockWaits = try await database.scalar(
-                        """
-                        SELECT count(*)::int FROM pg_stat_activity
-                        WHERE wait_event_type = 'Lock' AND datname = current_database()
-                        """, as: Int.self) ?? 0
-                    if lockWaits == 0 { try await Task.sleep(for: .milliseconds(20)) }
-                }
-                #expect(lockWaits == 1)
+                _ = try await locker.query("SELECT 1 FROM products WHERE id = 1 FOR UPDATE", logger: TestDatabase.logger)
 
-                // A placement of another, unlocked product could run at once, but for the gate.
-                await #expect(throws: StoreError.self) {
-                    _ = try await store.placeOrder(userId: userId, lines: [.init(productId: waiting, quantity: 1)])
+                let abandoned = Task { try await store.placeOrder(userId: 1, lines: [.init(productId: 1, quantity: 1)]) }
+                // It has reached PostgreSQL and waits there on the lock.
+                var lockWaits = 0
+                for _ in 0..<500 where lockWaits == 0 {
+                    lockWaits = try await database.scalar(
+                        "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                        as: Int.self) ?? 0
+                    if lockWaits == 0 { try await Task.sleep(for: .milliseconds(10)) }
                 }
+                try #require(lockWaits == 1)
+                await #expect(throws: StoreError.unavailable(reason: "no answer from PostgreSQL within 2.0 seconds")) {
+                    _ = try await abandoned.value
+                }
+                let started = ContinuousClock.now
+                while gate.isFull && ContinuousClock.now - started < .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(!gate.isFull, "the abandoned placement kept its place")
+                lockWaits = try await database.scalar(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+                    as: Int.self) ?? 0
+                #expect(lockWaits == 1, "the abandoned placement's query is still in PostgreSQL")
+
+                // Another placement is admitted meanwhile (a few tries, in case a loaded machine
+                // misses the short deadline).
+                var placed: PlacedOrder?
+                for _ in 0..<20 where placed == nil {
+                    placed = try? await store.placeOrder(userId: 1, lines: [.init(productId: 2, quantity: 1)])
+                }
+                #expect(placed?.created == true)
                 _ = try await locker.query("ROLLBACK", logger: TestDatabase.logger)
-                // The first placement was past the deadline too (it waited on the lock).
-                _ = try? await first.value
             }
-            // Give a placement that wrongly stayed queued every chance to run.
-            try await Task.sleep(for: .seconds(1))
-            let placedForWaiting = try await database.scalar(
-                "SELECT count(*)::int FROM order_items WHERE product_id = \(waiting)", as: Int.self)
-            #expect(placedForWaiting == 0, "the order answered 'unavailable' was placed after all")
-            #expect(try await database.scalar("SELECT stock_quantity FROM products WHERE id = \(waiting)", as: Int32.self) == 5)
-            // The gate's place came back: a placement now goes through (a few tries, in case a
-            // loaded machine misses the short deadline).
-            var placed: PlacedOrder?
-            for _ in 0..<20 where placed == nil {
-                placed = try? await store.placeOrder(userId: userId, lines: [.init(productId: waiting, quantity: 2)])
-            }
-            #expect(placed?.created == true)
         }
     }
 

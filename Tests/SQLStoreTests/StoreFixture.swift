@@ -8,7 +8,7 @@ import TestSupport
 /// A fresh, migrated database with a running pool and a store on it.
 func withStore<Result: Sendable>(
     maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(),
-    connectionMaxLifetime: Duration? = nil, maxOrderConnections: Int? = nil,
+    connectionMaxLifetime: Duration? = nil, maxOrderConnections: Int? = nil, lockTimeout: Duration? = nil,
     _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
     try await TestDatabase.withMigrated { database in
@@ -16,6 +16,7 @@ func withStore<Result: Sendable>(
         settings.maxOpenConnections = maxConnections
         settings.maxIdleConnections = warmConnections
         settings.statementTimeout = .seconds(30)
+        if let lockTimeout { settings.lockTimeout = lockTimeout }
         let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: TestDatabase.logger)
         let warmer = settings.connectionWarmer(for: client, logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

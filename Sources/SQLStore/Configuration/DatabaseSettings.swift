@@ -23,16 +23,17 @@ public struct DatabaseSettings: Sendable {
     public var maxOpenConnections = 25
     /// `DATABASE_MAX_IDLE_CONNS` (5): connections kept open while idle.
     public var maxIdleConnections = 5
-    /// `DATABASE_MAX_ORDER_CONNS` (unset: no limit): how many order placements may hold a pooled
-    /// connection at once; the others wait in the server, in arrival order (finding 16 in
-    /// docs/benchmarks.md). Off by default: a placement abandoned at its deadline while its query
-    /// never completes (a connection lost mid-query) keeps its place, so lost connections can use
-    /// the places up. Capped at ``maxOpenConnections``.
-    public var maxOrderConnections: Int?
+    /// `DATABASE_MAX_ORDER_CONNS` (16): how many order placements may hold a pooled connection at
+    /// once; the others wait in the server, in arrival order. Placements of popular products
+    /// queue on their row locks: more of them in PostgreSQL at once only lengthens those queues,
+    /// each waiter holding a connection and the locks of its earlier lines (finding 16 in
+    /// docs/benchmarks.md). Capped at ``maxOpenConnections``.
+    public var maxOrderConnections = 16
     /// `DATABASE_CONN_MAX_LIFETIME` (5m): the age past which a connection is closed when it is
     /// given back to the pool.
     public var connectionMaxLifetime: Duration = .seconds(300)
-    /// How long a connection above ``maxIdleConnections`` stays open unused.
+    /// `DATABASE_CONN_MAX_IDLE_TIME` (10s; Go's `SetConnMaxIdleTime`): how long a connection
+    /// above ``maxIdleConnections`` stays open unused.
     ///
     /// Short on purpose: the pool arms a timer each time such a connection goes idle, and on Linux
     /// a cancelled `Task.sleep` keeps about 550 bytes until the moment it would have fired, so
@@ -51,8 +52,8 @@ public struct DatabaseSettings: Sendable {
     }
 
     /// Reads `DATABASE_URL`, `DATABASE_POOLER`, `DATABASE_MAX_OPEN_CONNS`,
-    /// `DATABASE_MAX_IDLE_CONNS`, `DATABASE_MAX_ORDER_CONNS` and `DATABASE_CONN_MAX_LIFETIME` (a
-    /// duration such as `5m`).
+    /// `DATABASE_MAX_IDLE_CONNS`, `DATABASE_MAX_ORDER_CONNS`, `DATABASE_CONN_MAX_LIFETIME` and
+    /// `DATABASE_CONN_MAX_IDLE_TIME` (durations such as `5m`).
     ///
     /// - Throws: ``ConfigurationError`` naming the first variable that is not usable.
     public init(environment: EnvironmentSettings) throws(ConfigurationError) {
@@ -63,6 +64,7 @@ public struct DatabaseSettings: Sendable {
         maxIdleConnections = try environment.positiveInteger("DATABASE_MAX_IDLE_CONNS") ?? maxIdleConnections
         maxOrderConnections = try environment.positiveInteger("DATABASE_MAX_ORDER_CONNS") ?? maxOrderConnections
         connectionMaxLifetime = try environment.duration("DATABASE_CONN_MAX_LIFETIME") ?? connectionMaxLifetime
+        spareIdleTimeout = try environment.duration("DATABASE_CONN_MAX_IDLE_TIME") ?? spareIdleTimeout
     }
 
     /// The URL, once known.

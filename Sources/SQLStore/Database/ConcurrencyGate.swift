@@ -5,6 +5,8 @@ import Synchronization
 ///
 /// A waiter whose task is cancelled (by the caller, or by its operation's deadline) leaves the
 /// queue at once and throws `CancellationError`, as a lease waiting in PostgresNIO's pool does.
+/// A holder whose task is cancelled gives its place back at once, without waiting for its body
+/// to end: see ``admitting(_:)``.
 final class ConcurrencyGate: Sendable {
     private struct State {
         var available: Int
@@ -22,13 +24,38 @@ final class ConcurrencyGate: Sendable {
         self.state = Mutex(State(available: max(1, limit)))
     }
 
-    /// Runs `body` once admitted, and admits the next waiter when it ends.
+    /// Runs `body` once admitted, and admits the next waiter when it ends or when the task is
+    /// cancelled, whichever comes first.
+    ///
+    /// Why at cancellation: the store cancels an operation's task when its deadline answers, and
+    /// the body may then never end. PostgresNIO 1.33 never completes a query written to a
+    /// connection that has just closed, so a place held until the body ends would leak with every
+    /// lost connection, until no placement was admitted at all. A body still running in
+    /// PostgreSQL when it gives its place back is bounded there by `statement_timeout`.
     ///
     /// - Throws: `CancellationError` if the task is cancelled while it waits; whatever `body` throws.
     func admitting<Result>(_ body: () async throws -> Result) async throws -> Result {
         try await enter()
-        defer { leave() }
-        return try await body()
+        let place = Place(in: self)
+        defer { place.giveBack() }
+        return try await withTaskCancellationHandler(operation: body, onCancel: { place.giveBack() })
+    }
+
+    /// One admission's place, given back once: by the body's end or by cancellation, whichever
+    /// comes first.
+    private final class Place: Sendable {
+        private let gate: ConcurrencyGate
+        private let given = Atomic(false)
+
+        init(in gate: ConcurrencyGate) {
+            self.gate = gate
+        }
+
+        func giveBack() {
+            if given.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+                gate.leave()
+            }
+        }
     }
 
     /// Waiters queued now (for tests and diagnostics).
