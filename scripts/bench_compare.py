@@ -164,6 +164,8 @@ def main():
                                 args.connections, args.duration, args.warmup, args.floor)
                     requests = m["rps"] * args.duration
                     m["pgbouncer"] = (bouncer.cpu_seconds() - bouncer_before) * 1000 / requests if pooled and requests else 0.0
+                    # Each turn starts its own server, so its VmHWM is this turn's peak alone.
+                    m["rss"] = server.peak_rss_mb()
                 finally:
                     server.stop()
                 # The HOT share of this turn's updates of products (warm-up included): the
@@ -174,7 +176,7 @@ def main():
                 results[label].append(m)
                 log(f"round {round_number} {label:>10}: {m['rps']:8.0f} req/s  server {m['server']:.3f} ms/req  "
                     f"PostgreSQL {m['postgres']:.3f} ms/req  PgBouncer {m['pgbouncer']:.3f} ms/req  "
-                    f"p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}"
+                    f"p99 {m['p99']:.1f} ms  non-2xx {m['non_2xx']}  peak RSS {m['rss']:.0f} MB"
                     + (f"  HOT updates {m['hot']:.1%}" if m["hot"] is not None else "")
                     + (f"  floor {m['floor']:.3f} ms/req (x{m['server'] / m['floor']:.2f})" if m["floor"] else ""))
 
@@ -190,7 +192,8 @@ def main():
                   f"PgBouncer {statistics.median(m['pgbouncer'] for m in runs):.3f} ms/req  "
                   f"{statistics.median(m['rps'] for m in runs):.0f} req/s  "
                   f"p99 {statistics.median(m['p99'] for m in runs):.1f} ms  "
-                  f"non-2xx {sum(m['non_2xx'] for m in runs)}"
+                  f"non-2xx {sum(m['non_2xx'] for m in runs)}  "
+                  f"peak RSS {statistics.median(m['rss'] for m in runs):.0f} MB"
                   + (f"  HOT updates {statistics.median(m['hot'] for m in runs):.1%}"
                      if all(m["hot"] is not None for m in runs) else "")
                   + (f"  floor {statistics.median(m['floor'] for m in runs):.3f} ms/req, server ÷ floor "
