@@ -166,8 +166,13 @@ final class DeadlineRace<Value: Sendable>: DeadlineExpirable {
             race.abandoned = abandon
             return (waiter, abandon ? race.work : nil)
         }
-        waiter?.resume(with: result)
+        // Cancelled before the caller hears the outcome: cancellation runs the operation's
+        // handlers at once, so a placement still queued in the gate or the pool has left the
+        // queue by the time its caller answers 503, and cannot be admitted later. The other way
+        // round, a caller resumed first could let the place go (a holder ending) before the
+        // cancellation, on a preempted thread, reached the waiter.
         work?.cancel()
+        waiter?.resume(with: result)
     }
 
     var value: Value {
