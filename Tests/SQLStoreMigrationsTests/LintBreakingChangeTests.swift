@@ -113,6 +113,28 @@ struct LintBreakingChangeTests {
         }
     }
 
+    @Test("breaking-rename: a view under the old name, made in the rename's transaction, keeps the running version's prepared read and write working")
+    func renameBridgedByAView() async throws {
+        let bridge = "-- sqlstore:lint-ignore=breaking-rename\nALTER TABLE accounts RENAME TO members;\n"
+            + "CREATE VIEW accounts AS SELECT * FROM members;"
+        #expect(try LintFixture.rules(bridge).isEmpty)
+        let finding = try #require(try LintFixture.lint("ALTER TABLE accounts RENAME TO members;").first)
+        #expect(finding.safeAlternative.contains("CREATE VIEW accounts AS SELECT * FROM members"))
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await database.withConnection { application in
+                try await LintFixture.run("PREPARE read_accounts AS SELECT * FROM accounts", on: application)
+                try await LintFixture.run(
+                    "PREPARE add_account AS INSERT INTO accounts VALUES ($1, 'c@example.com', 'c', 0)", on: application)
+                try await LintFixture.run(
+                    "BEGIN", "ALTER TABLE accounts RENAME TO members", "CREATE VIEW accounts AS SELECT * FROM members",
+                    "COMMIT", in: database)
+                try await LintFixture.run("EXECUTE read_accounts", on: application)
+                try await LintFixture.run("EXECUTE add_account(3)", on: application)
+            }
+            #expect(try await database.scalar("SELECT count(*)::int FROM members", as: Int.self) == 3)
+        }
+    }
+
     @Test("breaking-drop: DROP DATABASE fails while the application is connected, WITH (FORCE) ends its sessions, then refuses them")
     func dropDatabaseBreaksTheApplication() async throws {
         let findings = try LintFixture.lint("-- sqlstore:no-transaction\nDROP DATABASE IF EXISTS shop WITH (FORCE);")

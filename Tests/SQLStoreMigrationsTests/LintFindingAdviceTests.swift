@@ -116,6 +116,20 @@ struct LintFindingAdviceTests {
         #expect(finding.safeAlternative != example.rule.safeAlternative)
     }
 
+    @Test("each ADD COLUMN of a statement gets the instead of its own default, literals and commas in it kept")
+    func adviceQuotesItsOwnDefault() throws {
+        let findings = try LintFixture.lint(
+            "ALTER TABLE accounts ADD COLUMN token uuid DEFAULT gen_random_uuid() NOT NULL, "
+                + "ADD COLUMN code text DEFAULT make_code(1, 'a,b') CHECK (code <> ''), ADD COLUMN note text DEFAULT 'x';")
+        #expect(findings.map(\.rule) == [.volatileDefault, .volatileDefault])
+        #expect(findings.map(\.severity) == [.error, .warning], "a function lint has not seen is a warning")
+        let token = try #require(findings.first).safeAlternative
+        let code = try #require(findings.last).safeAlternative
+        #expect(token.contains("ALTER TABLE accounts ALTER COLUMN token SET DEFAULT gen_random_uuid()`"), "\(token)")
+        #expect(code.contains("ALTER TABLE accounts ALTER COLUMN code SET DEFAULT make_code(1, 'a,b')`"), "\(code)")
+        #expect(!code.contains("gen_random_uuid"), "\(code)")
+    }
+
     @Test("a finding made without advice of its own falls back to its rule's text")
     func fallsBackToTheRule() {
         let finding = LintFinding(rule: .truncate, file: "002_x.up.sql", line: 1, message: "m")

@@ -180,17 +180,105 @@ extension ScriptLinter {
         }
     }
 
-    /// The DEFAULT expression as written (its literals included), from the statement's source text.
+    /// The DEFAULT expression as written (its literals included), from the statement's source
+    /// text: the DEFAULT keyword that is the same one as the skeleton's at `defaultIndex`, up to the
+    /// next top-level comma, semicolon or column-constraint keyword. The skeleton's text (with
+    /// `'?'` for literals) when the source cannot be matched up.
     func defaultExpression(_ statement: LintStatement, after defaultIndex: Int, to end: Int) -> String {
         let tokens = statement.tokens
-        let stop = defaultEnd(tokens, from: defaultIndex + 1, to: end)
-        // The skeleton has every literal as '?': quote the source instead when its shape is simple.
-        let skeleton = (defaultIndex + 1..<stop).compactMap { tokens[$0]?.text }.joined(separator: " ")
-        let source = statement.source.text
-        guard let match = source.firstMatch(of: /(?is)\bDEFAULT\s+(.+?)\s*(?:;|$|\bNOT\s+NULL\b|\bCHECK\b|\bCONSTRAINT\b|\bREFERENCES\b|\bUNIQUE\b|\bPRIMARY\b|,)/)
+        let skeleton = (defaultIndex + 1..<defaultEnd(tokens, from: defaultIndex + 1, to: end))
+            .compactMap { tokens[$0]?.text }.joined(separator: " ")
+        let occurrence = (0..<defaultIndex).filter { tokens.isWord($0, "DEFAULT") }.count
+        let source = Array(statement.source.text)
+        let starts = Self.keywordStarts("DEFAULT", in: source)
+        guard starts.count == (0..<tokens.count).filter({ tokens.isWord($0, "DEFAULT") }).count,
+            occurrence < starts.count
         else { return skeleton }
-        let text = String(match.1)
-        return text.filter { $0 == "(" }.count == text.filter { $0 == ")" }.count ? text : skeleton
+        var index = starts[occurrence] + "DEFAULT".count
+        var depth = 0
+        var expression = ""
+        while index < source.count {
+            let character = source[index]
+            if character == "'" || character == "\"" {
+                // A string or quoted identifier, copied whole ('' and "" inside it included).
+                var close = index + 1
+                while close < source.count {
+                    if source[close] == character {
+                        if close + 1 < source.count, source[close + 1] == character {
+                            close += 2
+                            continue
+                        }
+                        break
+                    }
+                    close += 1
+                }
+                let stop = min(close + 1, source.count)
+                expression += String(source[index..<stop])
+                index = stop
+                continue
+            }
+            if character == "-", index + 1 < source.count, source[index + 1] == "-" { break }
+            if character == "(" { depth += 1 }
+            if character == ")" {
+                if depth == 0 { break }
+                depth -= 1
+            }
+            if depth == 0, character == "," || character == ";" { break }
+            if depth == 0, character.isLetter, index == 0 || !Self.isWordCharacter(source[index - 1]) {
+                var wordEnd = index
+                while wordEnd < source.count, Self.isWordCharacter(source[wordEnd]) { wordEnd += 1 }
+                if Self.defaultEndWords.contains(String(source[index..<wordEnd]).uppercased()) { break }
+            }
+            expression.append(character)
+            index += 1
+        }
+        let trimmed = expression.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return trimmed.isEmpty ? skeleton : trimmed
+    }
+
+    static func isWordCharacter(_ character: Character) -> Bool {
+        character == "_" || character == "$" || character.isLetter || character.isNumber
+    }
+
+    /// Where `keyword` starts as a whole word in `source`, outside strings, quoted identifiers
+    /// and comments.
+    static func keywordStarts(_ keyword: String, in source: [Character]) -> [Int] {
+        let wanted = keyword.uppercased()
+        var starts: [Int] = []
+        var index = 0
+        while index < source.count {
+            let character = source[index]
+            if character == "'" || character == "\"" {
+                index += 1
+                while index < source.count {
+                    if source[index] == character {
+                        if index + 1 < source.count, source[index + 1] == character {
+                            index += 2
+                            continue
+                        }
+                        break
+                    }
+                    index += 1
+                }
+                index += 1
+            } else if character == "-", index + 1 < source.count, source[index + 1] == "-" {
+                while index < source.count, source[index] != "\n" { index += 1 }
+            } else if character == "/", index + 1 < source.count, source[index + 1] == "*" {
+                index += 2
+                while index + 1 < source.count, !(source[index] == "*" && source[index + 1] == "/") { index += 1 }
+                index += 2
+            } else if isWordCharacter(character) {
+                var end = index
+                while end < source.count, isWordCharacter(source[end]) { end += 1 }
+                if end - index == wanted.count, String(source[index..<end]).uppercased() == wanted {
+                    starts.append(index)
+                }
+                index = end
+            } else {
+                index += 1
+            }
+        }
+        return starts
     }
 
     /// True for a volatile function, false for a stable or immutable one, nil when lint does not

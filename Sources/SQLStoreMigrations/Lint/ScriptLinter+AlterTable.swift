@@ -330,9 +330,10 @@ extension ScriptLinter {
                         + "and fails once this commits",
                     why: "The application version still running queries \(table); from the moment the rename to "
                         + "\(newName) commits those queries fail (SQLSTATE 42P01).",
-                    instead: "Rename and bridge in one migration: `ALTER TABLE \(table) RENAME TO \(newName); CREATE VIEW "
-                        + "\(table) AS SELECT * FROM \(newName)` (a simple view takes the old version's reads and writes), "
-                        + "move the code to \(newName), and `DROP VIEW \(table)` in a later release.",
+                    instead: "Bridge the old name: `ALTER TABLE \(table) RENAME TO \(newName); CREATE VIEW \(table) AS SELECT * "
+                        + "FROM \(newName)` in one migration, acknowledged with `-- sqlstore:lint-ignore=breaking-rename` (the "
+                        + "old version's reads and writes go through the view); move the code to \(newName); `DROP VIEW "
+                        + "IF EXISTS \(table)` in a later release.",
                     marking: ["RENAME TO"], at: statement)
             }
             schema.renameTable(table, to: newName)
