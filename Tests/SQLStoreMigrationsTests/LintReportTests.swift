@@ -199,5 +199,8 @@ struct LintReportTests {
         #expect(
             try marked("CREATE TABLE t (a int);", rules: [.tableWithoutPrimaryKey])
                 == [Self.carets("CREATE TABLE t (a int)", at: 0, 12)])
+        let directive = "-- sqlstore:lint-ignore=truncate,no-such-rule"
+        #expect(
+            try marked(directive + "\nSELECT 1;", rules: [.unknownLintIgnore]) == [Self.carets(directive, at: 33, 12)])
     }
 }

@@ -80,6 +80,19 @@ public struct LintReport: Sendable {
     /// quoted identifiers, strings and comments (``ClauseMarker``).
     static func marker(for finding: LintFinding) -> String? {
         guard !finding.excerpt.isEmpty else { return nil }
+        if finding.rule == .unknownLintIgnore {
+            // The excerpt is the directive, a comment: mark the unknown name in it as written.
+            let excerpt = finding.excerpt
+            guard let name = finding.clauses.first,
+                let range = excerpt.ranges(of: name).first(where: { range in
+                    let before = range.lowerBound > excerpt.startIndex ? excerpt[excerpt.index(before: range.lowerBound)] : " "
+                    let after = range.upperBound < excerpt.endIndex ? excerpt[range.upperBound] : ","
+                    return (before == "=" || before == ",") && (after == "," || after.isWhitespace)
+                })
+            else { return nil }
+            let offset = excerpt.distance(from: excerpt.startIndex, to: range.lowerBound)
+            return String(repeating: " ", count: offset) + String(repeating: "^", count: name.count)
+        }
         return ClauseMarker.marker(in: finding.excerpt, clauses: finding.clauses + finding.rule.clauses)
     }
 
