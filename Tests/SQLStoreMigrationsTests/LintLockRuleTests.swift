@@ -330,7 +330,9 @@ struct LintLockRuleTests {
             ADD COLUMN f timestamptz DEFAULT pg_catalog.now(),
             ADD COLUMN g date DEFAULT (now() AT TIME ZONE 'UTC')::date,
             ADD COLUMN h text DEFAULT to_char(now(), 'YYYY'),
-            ADD COLUMN i decimal(12, 2) DEFAULT 0::decimal(12, 2)
+            ADD COLUMN i decimal(12, 2) DEFAULT 0::decimal(12, 2),
+            ADD COLUMN j float8 DEFAULT float(24) '1.5',
+            ADD COLUMN k text DEFAULT EXTRACT(year FROM now())::text
         """
 
     @Test("volatile-default: built-in functions are known from PostgreSQL 15's catalog: stable and immutable ones, casts and keywords draw nothing")
