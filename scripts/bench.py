@@ -349,6 +349,7 @@ class Server:
         self.port = free_port()
         self.proc = None
         self.token = None
+        self.env = {}  # extra environment for this server, e.g. {"SQLSTORE_AUTH": "off"}
 
     def migrate(self):
         result = subprocess.run([self.binary, "migrate", "up", "--database-url", self.url], capture_output=True, text=True)
@@ -365,6 +366,12 @@ class Server:
         env = dict(os.environ)
         env.pop("DATABASE_URL", None)
         env["SQLSTORE_CURSOR_SECRET"] = "sqlstore-bench-cursor-secret-0123456789"
+        # wrk drives one admin token (and, with authentication off, one address) as hard as the
+        # server answers: limits far above that, set explicitly, so that nothing is throttled
+        # whatever the defaults (docs/security.md); an explicit environment still wins.
+        env.setdefault("SQLSTORE_RATE_LIMIT", "1000000/2000000")
+        env.setdefault("SQLSTORE_ADMIN_RATE_LIMIT", "1000000/2000000")
+        env.update(self.env)
         argv = [self.binary, "serve", "--database-url", self.url, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.pool:
             argv += ["--max-open-conns", str(self.pool)]
@@ -938,12 +945,16 @@ def print_table(report, out=sys.stdout):
         w(f"\nHTTP floor (GET /health/live, no database, {hf['connections']} connections): {hf['rps']:,} req/s, "
           f"server CPU {hf['server_cpu_ms_per_request']:.3f} ms per request\n")
     s = report["summary"]
-    w(f"\nServer peak RSS over the run: {s['server_peak_rss_mb']:.0f} MB (VmHWM)\n")
+    if s["server_peak_rss_mb"] is not None:  # None: an --auth-only run, which measured nothing else
+        w(f"\nServer peak RSS over the run: {s['server_peak_rss_mb']:.0f} MB (VmHWM)\n")
     w("Targets (issue 5):\n")
     for t in s["targets"]:
         w(f"  [{'met' if t['met'] else 'MISSED':>6}] {t['target']}: {t['value']}\n")
     w(f"Targets (issue 16), PostgreSQL {'durable' if report['meta'].get('durable') else 'with fsync off'}:\n")
     for t in s.get("issue16", []):
+        w(f"  [{'met' if t['met'] else 'MISSED':>6}] {t['target']}: {t['value']}\n")
+    w("Targets (issue 15):\n")
+    for t in s.get("issue15", []):
         w(f"  [{'met' if t['met'] else 'MISSED':>6}] {t['target']}: {t['value']}\n")
     w("\n")
 
@@ -1021,6 +1032,43 @@ def plot(report, path):
     return True
 
 
+def auth_cost(args, cluster, ds, run_dir, token, conns):
+    """What authentication costs the server per request (issue 15's target: at most 5 %): the
+    same binary and database, SQLSTORE_AUTH on and off in turns, GET /products/{id} (the cheapest
+    database route, where auth's share is largest). bench_compare's method: alternating rounds,
+    each round's on/off pair run back to back, and the median of the pairs' ratios, which
+    cancels the drift of a shared machine between rounds."""
+    # bench_compare loads this file as its own module; its `measure` is the one it compares with.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_compare", os.path.join(SCRIPTS, "bench_compare.py"))
+    bench_compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_compare)
+    seconds = 3.0 if args.quick else 5.0
+    rounds = []
+    for number in range(1, args.auth_rounds + 1):
+        pair = {}
+        # Which side goes first alternates, so that neither always runs on a warmer machine.
+        for side in (("on", "off") if number % 2 else ("off", "on")):
+            server = Server(args.bin, cluster.url, run_dir, args.pool)
+            server.token = token  # sent either way: with auth off the header is not even read
+            server.env = {"SQLSTORE_AUTH": side}
+            server.start()
+            try:
+                pair[side] = bench_compare.measure(Runner(args, cluster, server, ds, run_dir), "product_get", conns, seconds,
+                                                   min(2.0, seconds), False)
+            finally:
+                server.stop()
+        ratio = pair["on"]["server"] / pair["off"]["server"]
+        rounds.append({"on": pair["on"], "off": pair["off"], "ratio": round(ratio, 4)})
+        log(f"  auth round {number}: server CPU {pair['on']['server']:.4f} ms/req with auth, "
+            f"{pair['off']['server']:.4f} without ({ratio - 1:+.1%}); {pair['on']['rps']:.0f} / {pair['off']['rps']:.0f} req/s; "
+            f"non-2xx {pair['on']['non_2xx']} / {pair['off']['non_2xx']}")
+    return {"scenario": "product_get", "connections": conns, "seconds": seconds, "rounds": rounds,
+            "server_cpu_ms_per_request": {side: round(statistics.median(r[side]["server"] for r in rounds), 4)
+                                          for side in ("on", "off")},
+            "median_ratio": round(statistics.median(r["ratio"] for r in rounds), 4)}
+
+
 def summarize(report):
     rss = max([c["service"]["server_peak_rss_mb"] for sc in report["scenarios"] for c in sc["by_connections"] if c.get("service")]
               + [report.get("server_peak_rss_after_walk_mb", 0)])
@@ -1076,7 +1124,22 @@ def summarize(report):
         targets.append({"target": "cursor: the last page costs what page 1 does",
                         "value": f"×{endf:.1f} slower at the last page ({end['page']:,})", "met": endf < 1.5})
     targets.append({"target": "server RSS under load < 150 MB", "value": f"{rss:.0f} MB", "met": rss < 150})
-    return {"server_peak_rss_mb": rss, "targets": targets, "issue16": issue16_targets(report, by, ratios, rss)}
+    return {"server_peak_rss_mb": rss, "targets": targets, "issue16": issue16_targets(report, by, ratios, rss),
+            "issue15": issue15_targets(report)}
+
+
+def issue15_targets(report):
+    """The measurable target of issue 15 (authentication): what auth costs the server per request."""
+    a = report.get("auth_cost")
+    if not a:
+        return [{"target": "auth: server CPU per request ≤ 1.05 × with SQLSTORE_AUTH=off",
+                 "value": "not measured (--auth-rounds 0)", "met": False}]
+    return [{"target": f"auth: server CPU per request ≤ 1.05 × with SQLSTORE_AUTH=off ({a['scenario']} @ {a['connections']}, "
+                       f"median of {len(a['rounds'])} paired rounds)",
+             "value": f"{a['median_ratio'] - 1:+.1%} ({a['server_cpu_ms_per_request']['on']:.4f} vs "
+                      f"{a['server_cpu_ms_per_request']['off']:.4f} ms; rounds "
+                      + ", ".join(f"{r['ratio'] - 1:+.1%}" for r in a["rounds"]) + ")",
+             "met": a["median_ratio"] <= 1.05}]
 
 
 def issue16_targets(report, by, ratios, rss):
@@ -1151,6 +1214,11 @@ def main():
                         help="sample where write scenarios' operations wait (PostgreSQL lock, running, the server's pool queue)")
     parser.add_argument("--durable", action="store_true",
                         help="fsync, synchronous_commit and full_page_writes on, as users run PostgreSQL")
+    parser.add_argument("--auth-rounds", type=int, default=5,
+                        help="rounds of the auth-cost pair (product_get with SQLSTORE_AUTH on, then off; default 5, 0 skips)")
+    parser.add_argument("--auth-only", action="store_true",
+                        help="measure only what auth costs (the --auth-rounds pair), not the scenarios; "
+                             "writes auth-cost.json, not latest.json")
     args = parser.parse_args()
     if args.scale is None:
         args.scale = 10_000 if args.quick else 50_000
@@ -1160,6 +1228,8 @@ def main():
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     conns = [int(c) for c in (args.connections or ("16" if args.quick else "16,64")).split(",")]
     chosen = [s for s in SCENARIOS if not args.scenarios or s[0] in args.scenarios.split(",")]
+    if args.auth_only:
+        chosen, args.no_depth, args.auth_rounds = [], True, max(1, args.auth_rounds)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
@@ -1264,15 +1334,21 @@ def main():
         floor = runner.wrk("http_floor", "health", conns[0], max(2, round(args.duration / 2)))  # wrk takes whole seconds
         report["http_floor"] = {"connections": conns[0], "rps": round(floor["rps"]),
                                 "server_cpu_ms_per_request": floor["server_cpu_ms_per_request"]}
-        report["summary"] = summarize(report)
+        server.stop()
+        if args.auth_rounds > 0:
+            log(f"auth cost @ {conns[0]}: product_get with SQLSTORE_AUTH on and off, {args.auth_rounds} rounds ...")
+            report["auth_cost"] = auth_cost(args, cluster, ds, run_dir, server.token, conns[0])
+        report["summary"] = summarize(report) if not args.auth_only else {
+            "server_peak_rss_mb": None, "targets": [], "issue16": [], "issue15": issue15_targets(report)}
         report["meta"]["total_seconds"] = round(time.monotonic() - started, 1)
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "latest.json"), "w") as f:
+        # An --auth-only run leaves the whole benchmark's latest.json and plot alone.
+        written = os.path.join(args.out, "auth-cost.json" if args.auth_only else "latest.json")
+        with open(written, "w") as f:
             json.dump(report, f, indent=1)
-        plotted = plot(report, os.path.join(args.out, "latest.png"))
-        server.stop()
+        plotted = not args.auth_only and plot(report, os.path.join(args.out, "latest.png"))
         print_table(report)
-        log(f"wrote {os.path.join(args.out, 'latest.json')}" + (f" and latest.png" if plotted else "")
+        log(f"wrote {written}" + (f" and latest.png" if plotted else "")
             + f" in {time.monotonic() - started:.0f}s")
         return 0
     except Interrupted as why:

@@ -32,18 +32,32 @@ extension OrderStore {
         }
     }
 
-    /// Removes a membership. If it was the user's active organization, the trigger of migration
-    /// 008 clears it in the same statement.
-    public func removeMember(organizationId: Int64, userId: Int64) async throws {
+    /// Removes a membership, if its role is one of `roles`. If it was the user's active
+    /// organization, the trigger of migration 008 clears it in the same statement.
+    ///
+    /// The role is checked by the `DELETE` itself, so that a caller allowed to remove some roles
+    /// only never removes a member whose role changed meanwhile.
+    ///
+    /// - Returns: `true` when removed; `false` when the user is a member with a role not in
+    ///   `roles` (nothing changed).
+    /// - Throws: ``StoreError/notFound(resource:id:)`` when the user is not a member.
+    @discardableResult
+    public func removeMember(
+        organizationId: Int64, userId: Int64, ifRoleIn roles: Set<MemberRole> = Set(MemberRole.allCases)
+    ) async throws -> Bool {
         let removed = try await writeRow(
             """
-            DELETE FROM organization_members WHERE organization_id = \(organizationId) AND user_id = \(userId)
+            DELETE FROM organization_members
+            WHERE organization_id = \(organizationId) AND user_id = \(userId) AND role = ANY(\(roles.map(\.rawValue)))
             RETURNING user_id
             """
         ) { try $0.decode(Int64.self) }
-        if removed == nil {
+        if removed != nil { return true }
+        // Nothing removed: a membership of another role, or none.
+        guard try await membershipRole(organizationId: organizationId, userId: userId) != nil else {
             throw StoreError.notFound(resource: .membership, id: "organization \(organizationId), user \(userId)")
         }
+        return false
     }
 
     /// Makes `organizationId` the user's active organization through `set_user_active_org`

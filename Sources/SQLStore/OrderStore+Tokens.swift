@@ -100,12 +100,15 @@ extension OrderStore {
     }
 
     /// The live token whose secret hashes to `hash`, marking it used; `nil` when there is none,
-    /// or it is revoked or expired. One statement, one round trip.
+    /// it is revoked or expired, or its role is not one this code knows (it fails closed: a
+    /// role added to the table later is refused, not decoded as something else). One statement,
+    /// one round trip.
     public func verifyToken(hash: Data) async throws -> APIToken? {
         try await row(
             """
             UPDATE api_tokens SET last_used_at = now()
             WHERE token_hash = \(hash) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+              AND role = ANY(\(TokenRole.allCases.map(\.rawValue)))
             RETURNING \(unescaped: APIToken.columns)
             """, decode: APIToken.init(row:))
     }

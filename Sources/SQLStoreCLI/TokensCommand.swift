@@ -15,7 +15,7 @@ struct TokensCommand: AsyncParsableCommand {
             A token is shown once, when it is created; the database keeps only its SHA-256. A revoked \
             token stops working on every server within SQLSTORE_TOKEN_CACHE_TTL (10s). See docs/security.md.
             """,
-        subcommands: [Create.self, List.self, Revoke.self])
+        subcommands: [Create.self, List.self, Revoke.self, Check.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -99,6 +99,35 @@ struct TokensCommand: AsyncParsableCommand {
             try await reportingFailures {
                 try await withTokenStore(database) { try await $0.revokeToken(id: id) }
                 printError("revoked token \(id)")
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a token on standard input; exit 0 if it is live on the configured database, else 1.",
+            discussion: """
+                For scripts that keep a token, e.g. `sqlstore tokens check --role admin < .sqlstore/admin-token`: \
+                a token that is unknown there (the database was reset, or it belongs to another one), expired \
+                or revoked exits 1. The token is read from standard input, never from an argument, so that it \
+                does not show in the process list. A live token's last-used time is updated, as by a request.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Require this role too (admin or customer).") var role: TokenRole?
+
+        func run() async throws {
+            try await reportingFailures {
+                let secret = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)
+                var token: APIToken?
+                if TokenSecret.isWellFormed(Substring(secret)) {
+                    token = try await withTokenStore(database) { try await $0.verifyToken(hash: TokenSecret.hash(secret)) }
+                }
+                guard let token, role == nil || token.role == role else {
+                    printError("not a live \(role.map { "\($0.rawValue) " } ?? "")token on this database")
+                    throw ExitCode.failure
+                }
+                printError("token \(token.id) (\(token.role.rawValue), \(token.name)) is live")
             }
         }
     }

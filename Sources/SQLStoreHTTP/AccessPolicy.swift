@@ -73,19 +73,28 @@ struct AccessPolicy {
         guard status == .cancelled else { throw Self.forbidden("a customer token may only cancel an order") }
     }
 
-    /// Managing an organization's members: an admin, or a customer whose user is the
-    /// organization's owner or admin; a plain member gets 403, a non-member 404.
-    func requireOrganizationManager(_ organizationId: Int64, _ context: StoreRequestContext) async throws {
+    /// Managing an organization's members: which member roles the caller may grant and remove.
+    ///
+    /// Roles are ranked: an admin token and the organization's owners manage every role, owner
+    /// included; the organization's admins manage members and admins, never an owner (they may
+    /// not add one, nor remove or demote one). A plain member gets 403, a non-member 404.
+    func managedMemberRoles(in organizationId: Int64, _ context: StoreRequestContext) async throws -> Set<MemberRole> {
         switch context.caller {
-        case .admin: return
+        case .admin: return Set(MemberRole.allCases)
         case .customer(let own, _):
             switch try await store.membershipRole(organizationId: organizationId, userId: own) {
-            case .owner, .admin: return
+            case .owner: return Set(MemberRole.allCases)
+            case .admin: return [.admin, .member]
             case .member: throw Self.forbidden("only an owner or admin of the organization may manage its members")
             case nil: throw Self.notFound(.organization, organizationId)
             }
         case nil: throw Self.forbidden()
         }
+    }
+
+    /// The refusal of a membership change above the caller's rank (see ``managedMemberRoles(in:_:)``).
+    static func ownerOnly() -> APIError {
+        forbidden("only an owner of the organization may add, remove or demote an owner")
     }
 
     /// Reading an organization's orders: an admin, or any member of it (a non-member gets 404).

@@ -106,15 +106,17 @@ func buildRouter(
     hummingbirdRouter.add(middleware: LogRequestsMiddleware(.debug))
     hummingbirdRouter.add(middleware: RequestMetricsMiddleware())
     hummingbirdRouter.add(middleware: ErrorMiddleware(routes: routes))
+    // Verified tokens; shared with the token routes, so that a revocation here drops its token at once.
+    let tokenCache = TokenCache(ttl: auth.tokenCacheTTL)
     // Inside the error middleware, so that its 401 and 429 get the usual body.
-    hummingbirdRouter.add(middleware: AuthMiddleware(store: store, settings: auth))
+    hummingbirdRouter.add(middleware: AuthMiddleware(store: store, settings: auth, cache: tokenCache))
     let router = RecordingRouter(router: hummingbirdRouter, table: routes)
     let controllers: [any StoreController] = [
         UserController(store: store, bodyLimit: settings.bodyLimit),
         ProductController(store: store, bodyLimit: settings.bodyLimit),
         OrderController(store: store, bodyLimit: settings.bodyLimit),
         OrganizationController(store: store, bodyLimit: settings.bodyLimit),
-        TokenController(store: store, bodyLimit: settings.bodyLimit),
+        TokenController(store: store, bodyLimit: settings.bodyLimit, cache: tokenCache),
     ]
     for controller in controllers { controller.addRoutes(to: router) }
 

@@ -17,13 +17,19 @@ struct AuthMiddleware: RouterMiddleware {
     let store: OrderStore
     let settings: AuthSettings
     let cache: TokenCache
+    /// Customer tokens, and client addresses without a valid token.
     let limiter: RateLimiter
+    /// Admin tokens, and client addresses when authentication is off.
+    let adminLimiter: RateLimiter
 
-    init(store: OrderStore, settings: AuthSettings) {
+    /// - Parameter cache: shared with the routes that revoke tokens, so that a revocation through
+    ///   this instance takes effect on it at once.
+    init(store: OrderStore, settings: AuthSettings, cache: TokenCache) {
         self.store = store
         self.settings = settings
-        cache = TokenCache(ttl: settings.tokenCacheTTL)
+        self.cache = cache
         limiter = RateLimiter(limit: settings.rateLimit)
+        adminLimiter = RateLimiter(limit: settings.adminRateLimit)
     }
 
     static func isPublic(_ path: String) -> Bool {
@@ -34,7 +40,7 @@ struct AuthMiddleware: RouterMiddleware {
         if Self.isPublic(request.uri.path) { return try await next(request, context) }
         var context = context
         guard settings.enabled else {
-            try limit(.address(context.addressKey))
+            try limit(.address(context.addressKey), on: adminLimiter)
             context.caller = .admin(tokenId: nil)
             return try await next(request, context)
         }
@@ -47,16 +53,24 @@ struct AuthMiddleware: RouterMiddleware {
         if let caller = cache.caller(secret: secret, now: now) {
             context.caller = caller
         } else {
-            // A look-up costs the database a statement: bound how often one address can ask.
-            try limit(.address(context.addressKey), now: now)
-            guard let token = try await store.verifyToken(hash: TokenSecret.hash(secret)) else { throw Self.unauthorized() }
-            cache.insert(token, secret: secret)
-            context.caller = Caller(token)
+            // A look-up costs the database a statement: an address whose requests without a valid
+            // token used up its bucket is refused before asking. Only a failed look-up takes from
+            // it, so that valid tokens forwarded by one proxy never use up each other's share.
+            let address = RateLimiter.Key.address(context.addressKey)
+            if let retryAfter = limiter.available(address, now: now) { throw Self.rateLimited(address, retryAfter: retryAfter) }
+            // A token of no shape this server knows (an unknown role, a role without its user) is
+            // refused like an unknown one, and never cached.
+            guard let token = try await store.verifyToken(hash: TokenSecret.hash(secret)), let caller = Caller(token) else {
+                _ = limiter.acquire(address, now: now)
+                throw Self.unauthorized()
+            }
+            cache.insert(caller, secret: secret, expiresAt: token.expiresAt, now: now)
+            context.caller = caller
         }
         switch context.caller {
-        case .admin(let tokenId?): try limit(.token(tokenId), now: now)
+        case .admin(let tokenId?): try limit(.token(tokenId), on: adminLimiter, now: now)
         case .customer(_, let tokenId): try limit(.token(tokenId), now: now)
-        default: break
+        case .admin(tokenId: .none), .none: break  // authentication off: limited by address above
         }
         return try await next(request, context)
     }
@@ -89,13 +103,20 @@ struct AuthMiddleware: RouterMiddleware {
         return error
     }
 
-    private func limit(_ key: RateLimiter.Key, now: NIODeadline = .now()) throws {
-        guard let retryAfter = limiter.acquire(key, now: now) else { return }
+    /// Takes one request from `key`'s bucket in `limiter` (by default the customers' and
+    /// addresses'), or throws 429.
+    private func limit(_ key: RateLimiter.Key, on limiter: RateLimiter? = nil, now: NIODeadline = .now()) throws {
+        guard let retryAfter = (limiter ?? self.limiter).acquire(key, now: now) else { return }
+        throw Self.rateLimited(key, retryAfter: retryAfter)
+    }
+
+    /// The 429, counted in `/metrics` by kind of caller.
+    static func rateLimited(_ key: RateLimiter.Key, retryAfter: Int) -> APIError {
         Counter(label: "sqlstore_rate_limited_total", dimensions: [("caller", key.kind)]).increment()
         var error = APIError(
             .tooManyRequests, code: "rate_limited", message: "too many requests: retry after \(retryAfter) s")
         error.headers[.retryAfter] = "\(retryAfter)"
-        throw error
+        return error
     }
 }
 

@@ -1,15 +1,21 @@
 import SQLStore
 
-/// `SQLSTORE_AUTH`, `SQLSTORE_TOKEN_CACHE_TTL` and `SQLSTORE_RATE_LIMIT`.
+/// `SQLSTORE_AUTH`, `SQLSTORE_TOKEN_CACHE_TTL`, `SQLSTORE_RATE_LIMIT` and `SQLSTORE_ADMIN_RATE_LIMIT`.
 public struct AuthSettings: Sendable {
     /// `SQLSTORE_AUTH=on|off` (on). Off makes every caller an admin: for a trusted network only.
     public var enabled = true
     /// `SQLSTORE_TOKEN_CACHE_TTL` (10s): how long a verified token is trusted without asking the
     /// database again, and so the longest a revoked token keeps working on an instance.
     public var tokenCacheTTL: Duration = .seconds(10)
-    /// `SQLSTORE_RATE_LIMIT`: requests per second per token (per client address without a valid
-    /// token), written `RATE` or `RATE/BURST`; 0 turns the limit off.
-    public var rateLimit = RateLimit(rate: 10_000, burst: 20_000)
+    /// `SQLSTORE_RATE_LIMIT` (100/200): requests per second per customer token, and per client
+    /// address for requests without a valid token, written `RATE` or `RATE/BURST`; 0 turns the
+    /// limit off. Low enough that one client takes a small share of what the server can answer
+    /// (thousands a second on two cores), high enough for any one shopper's browser or app.
+    public var rateLimit = RateLimit(rate: 100, burst: 200)
+    /// `SQLSTORE_ADMIN_RATE_LIMIT` (10000/20000): the same per admin token, and per client address
+    /// when authentication is off (every caller is then an admin). Admin tokens are a shop's own
+    /// back end, trusted with most of the server: this is a ceiling against a runaway loop.
+    public var adminRateLimit = RateLimit(rate: 10_000, burst: 20_000)
 
     public init() {}
 
@@ -24,6 +30,9 @@ public struct AuthSettings: Sendable {
         tokenCacheTTL = try environment.duration("SQLSTORE_TOKEN_CACHE_TTL") ?? tokenCacheTTL
         if let text = environment.string("SQLSTORE_RATE_LIMIT") {
             rateLimit = try RateLimit(text, setting: "SQLSTORE_RATE_LIMIT")
+        }
+        if let text = environment.string("SQLSTORE_ADMIN_RATE_LIMIT") {
+            adminRateLimit = try RateLimit(text, setting: "SQLSTORE_ADMIN_RATE_LIMIT")
         }
     }
 }

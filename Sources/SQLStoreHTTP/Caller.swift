@@ -9,11 +9,24 @@ public enum Caller: Sendable, Hashable {
     /// One customer, bound to its user.
     case customer(userId: Int64, tokenId: Int64)
 
-    init(_ token: APIToken) {
+    /// The caller a stored token speaks for, or `nil` (refused as 401) for any token that is not
+    /// exactly one of the two shapes: an admin token without a user, a customer token with one.
+    ///
+    /// Fails closed: the table's check constraint forbids other shapes, but a role added later, or
+    /// a constraint dropped by hand, must never be read as an admin.
+    init?(_ token: APIToken) {
         switch (token.role, token.userId) {
+        case (.admin, nil): self = .admin(tokenId: token.id)
         case (.customer, let userId?): self = .customer(userId: userId, tokenId: token.id)
-        // The table's check makes a customer token without a user impossible.
-        default: self = .admin(tokenId: token.id)
+        case (.admin, _?), (.customer, nil): return nil
+        }
+    }
+
+    /// The verified token's id; `nil` when authentication is off.
+    var tokenId: Int64? {
+        switch self {
+        case .admin(let tokenId): tokenId
+        case .customer(_, let tokenId): tokenId
         }
     }
 }

@@ -57,6 +57,18 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// Whether `key` has a request left, without taking it: `nil` when it has, else the seconds
+    /// until it would. (A caller that then takes it with ``acquire(_:now:)`` may find it gone to a
+    /// concurrent request; the bucket never goes below empty.)
+    func available(_ key: Key, now: NIODeadline = .now()) -> Int? {
+        if limit.isOff { return nil }
+        return state.withLock { state in
+            guard let bucket = state.buckets[key] else { return nil }
+            let tokens = refilled(bucket, now: max(bucket.updated, now))
+            return tokens >= 1 ? nil : max(1, Int(((1 - tokens) / limit.rate).rounded(.up)))
+        }
+    }
+
     private func refilled(_ bucket: Bucket, now: NIODeadline) -> Double {
         let seconds = Double(max(0, (now - bucket.updated).nanoseconds)) / 1e9
         return min(limit.burst, bucket.tokens + seconds * limit.rate)

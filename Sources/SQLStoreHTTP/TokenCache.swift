@@ -18,7 +18,13 @@ final class TokenCache: Sendable {
         let caller: Caller
         let until: NIODeadline
     }
-    private let entries = Mutex<[Int: Entry]>([:])
+    private struct State {
+        var entries: [Int: Entry] = [:]
+        /// Tokens revoked through this instance, and until when an entry for them must not be
+        /// cached: a look-up that started before the revocation may finish after it.
+        var revoked: [Int64: NIODeadline] = [:]
+    }
+    private let state = Mutex(State())
     private let ttl: TimeAmount
     let capacity: Int
 
@@ -29,32 +35,47 @@ final class TokenCache: Sendable {
 
     func caller(secret: Substring, now: NIODeadline = .now()) -> Caller? {
         let key = Self.key(secret)
-        return entries.withLock { entries in
-            guard let entry = entries[key], Self.same(entry.secret, secret.utf8) else { return nil }
+        return state.withLock { state in
+            guard let entry = state.entries[key], Self.same(entry.secret, secret.utf8) else { return nil }
             guard entry.until > now else {
-                entries[key] = nil
+                state.entries[key] = nil
                 return nil
             }
             return entry.caller
         }
     }
 
-    func insert(_ token: APIToken, secret: Substring, now: NIODeadline = .now()) {
+    /// Trusts `caller`, verified with `secret`, for the TTL, or until `expiresAt` if sooner; a
+    /// token revoked through this instance meanwhile is not cached.
+    func insert(_ caller: Caller, secret: Substring, expiresAt: Date?, now: NIODeadline = .now()) {
         var until = now + ttl
-        if let expiresAt = token.expiresAt {
+        if let expiresAt {
             let left = expiresAt.timeIntervalSinceNow
             until = min(until, now + .nanoseconds(Int64(max(0, left) * 1e9)))
         }
         let key = Self.key(secret)
-        let entry = Entry(secret: Array(secret.utf8), caller: Caller(token), until: until)
-        entries.withLock { entries in
-            if entries[key] == nil, entries.count >= capacity {
-                entries = entries.filter { $0.value.until > now }
+        let entry = Entry(secret: Array(secret.utf8), caller: caller, until: until)
+        state.withLock { state in
+            if let tokenId = caller.tokenId, let revoked = state.revoked[tokenId], revoked > now { return }
+            if state.entries[key] == nil, state.entries.count >= capacity {
+                state.entries = state.entries.filter { $0.value.until > now }
                 // Still full of live entries: drop arbitrary ones (a dropped token is only looked
                 // up again), so that the cache never exceeds its capacity.
-                while entries.count >= capacity, let any = entries.first { entries[any.key] = nil }
+                while state.entries.count >= capacity, let any = state.entries.first { state.entries[any.key] = nil }
             }
-            entries[key] = entry
+            state.entries[key] = entry
+        }
+    }
+
+    /// Forgets the token `tokenId` at once (it was revoked through this instance), and keeps it
+    /// out of the cache for a TTL, in case a look-up of it that began before the revocation
+    /// answers after it. Walks every entry: revocations are rare; requests never wait on this
+    /// longer than one walk of at most ``capacity`` entries.
+    func remove(tokenId: Int64, now: NIODeadline = .now()) {
+        state.withLock { state in
+            state.revoked = state.revoked.filter { $0.value > now }
+            state.revoked[tokenId] = now + ttl
+            state.entries = state.entries.filter { $0.value.caller.tokenId != tokenId }
         }
     }
 

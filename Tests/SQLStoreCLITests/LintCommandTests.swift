@@ -114,6 +114,41 @@ struct LintCommandTests {
         #expect(try await lint(["--dir", folder.url.path, "/nonexistent/004_x.up.sql"]).status == 2)
     }
 
+    /// `sqlstore migrate lint ARGUMENTS` with `input` on its standard input (a shell redirects a
+    /// file to it: ChildProcess gives its children /dev/null).
+    func lint(_ arguments: [String], input: String) async throws -> (status: Int32, output: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lint-stdin-\(UUID().uuidString).sql")
+        try input.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = try ChildProcess(
+            "/bin/sh", ["-c", #"input="$1"; shift; exec "$@" < "$input""#, "sh", file.path, try sqlstoreExecutable(),
+                "migrate", "lint"] + arguments)
+        let status = try await process.wait()
+        return (status, process.output)
+    }
+
+    @Test("- lints a statement from standard input as the next migration, shown as -, with the folder as context")
+    func standardInput() async throws {
+        let folder = try Self.folder(index: "SELECT 1;")
+        let (status, output) = try await lint(
+            ["--dir", folder.url.path, "-"], input: "ALTER TABLE users RENAME COLUMN email TO address;\n")
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("-:1:1: error [breaking-rename] renaming column users.email to address"), "\(output)")
+        #expect(output.contains("  instead: Expand and contract: `ALTER TABLE users ADD COLUMN address …`"), "\(output)")
+        #expect(!output.contains("[missing-down]"), "standard input has no down script to miss")
+        #expect(output.hasSuffix("1 finding(s) in 1 migrations: 1 error(s), 0 warning(s)\n"), "\(output)")
+
+        let clean = try await lint(
+            ["--dir", folder.url.path, "--format", "json", "-"], input: "ALTER TABLE users ADD COLUMN note text;")
+        #expect(clean.status == 0, "\(clean.output)")
+        let document = try JSONDecoder().decode(LintReport.JSONDocument.self, from: Data(clean.output.utf8))
+        #expect(document.findings.isEmpty)
+        #expect(document.migrations == 1)
+
+        let broken = try await lint(["--dir", folder.url.path, "-"], input: "DO $$ BEGIN PERFORM 1;")
+        #expect(broken.status == 2, "an unterminated $$ on standard input: \(broken.output)")
+    }
+
     @Test("--changed-since lints only the migrations git shows as added since the revision")
     func changedSince() async throws {
         let folder = try Self.folder()  // 002 has a finding, committed first

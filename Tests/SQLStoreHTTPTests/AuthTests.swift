@@ -17,15 +17,15 @@ struct AuthTests {
 
     /// The callers of the matrix.
     enum Who: String, CaseIterable, CustomStringConvertible {
-        case none, malformed, unknown, expired, revoked, admin, owner, member, stranger
+        case none, malformed, unknown, expired, revoked, admin, owner, orgAdmin, member, stranger
         var description: String { rawValue }
     }
 
-    /// The world the matrix runs in: customer A owns organization O (B is a plain member of it,
-    /// D is in nothing), and A has an order.
+    /// The world the matrix runs in: customer A owns organization O (C is an admin of it, B a
+    /// plain member, D is in nothing), and A has an order.
     struct World {
         let server: ServerProcess
-        let a: Int, b: Int, d: Int
+        let a: Int, b: Int, c: Int, d: Int
         let product: Int, organization: Int, order: Int
         let tokens: [Who: ServerProcess.Credential]
 
@@ -86,12 +86,14 @@ struct AuthTests {
             }
             let a = try #require(try await post("/users", ["email": "a@example.com", "name": "A"])["id"] as? Int)
             let b = try #require(try await post("/users", ["email": "b@example.com", "name": "B"])["id"] as? Int)
+            let c = try #require(try await post("/users", ["email": "c@example.com", "name": "C"])["id"] as? Int)
             let d = try #require(try await post("/users", ["email": "d@example.com", "name": "D"])["id"] as? Int)
             let product = try #require(
                 try await post("/products", ["sku": "TEA", "name": "Tea", "price": "4.20", "stock": 100_000])["id"] as? Int)
             let organization = try #require(try await post("/organizations", ["slug": "acme", "name": "Acme"])["id"] as? Int)
             _ = try await post("/organizations/\(organization)/members", ["user_id": a, "role": "owner"])
             _ = try await post("/organizations/\(organization)/members", ["user_id": b, "role": "member"])
+            _ = try await post("/organizations/\(organization)/members", ["user_id": c, "role": "admin"])
             let order = try #require(
                 try await post("/orders", ["user_id": a, "items": [["product_id": product, "quantity": 1]]])["id"] as? Int)
             func token(_ user: Int, _ extra: [String: Any] = [:]) async throws -> [String: Any] {
@@ -108,12 +110,13 @@ struct AuthTests {
                 .expired: .bearer(try #require(expired["token"] as? String)),
                 .revoked: .bearer(try #require(revoked["token"] as? String)),
                 .admin: .admin, .owner: .bearer(try #require(try await token(a)["token"] as? String)),
+                .orgAdmin: .bearer(try #require(try await token(c)["token"] as? String)),
                 .member: .bearer(try #require(try await token(b)["token"] as? String)),
                 .stranger: .bearer(try #require(try await token(d)["token"] as? String)),
             ]
             // Let the one-second token expire.
             try await Task.sleep(for: .milliseconds(1200))
-            try await body(World(server: server, a: a, b: b, d: d, product: product, organization: organization, order: order, tokens: tokens))
+            try await body(World(server: server, a: a, b: b, c: c, d: d, product: product, organization: organization, order: order, tokens: tokens))
         }
     }
 
@@ -122,8 +125,18 @@ struct AuthTests {
     /// without a valid token gets 401.
     struct Row {
         let label: String
-        let admin: Int, owner: Int, member: Int, stranger: Int
+        let admin: Int, owner: Int, orgAdmin: Int, member: Int, stranger: Int
         let request: (World) async throws -> (method: String, path: String, json: [String: Any]?)
+
+        /// `orgAdmin` defaults to `member`'s status: on routes that are not about the
+        /// organization, its admin C is just another customer, as its plain member B is.
+        init(
+            label: String, admin: Int, owner: Int, orgAdmin: Int? = nil, member: Int, stranger: Int,
+            request: @escaping (World) async throws -> (method: String, path: String, json: [String: Any]?)
+        ) {
+            (self.label, self.admin, self.owner, self.orgAdmin) = (label, admin, owner, orgAdmin ?? member)
+            (self.member, self.stranger, self.request) = (member, stranger, request)
+        }
     }
 
     static func rows() -> [Row] {
@@ -163,15 +176,33 @@ struct AuthTests {
             Row(label: "POST /organizations", admin: 201, owner: 403, member: 403, stranger: 403) { _ in
                 ("POST", "/organizations", ["slug": "o-\(UUID().uuidString.prefix(8).lowercased())", "name": "O"])
             },
-            Row(label: "POST /organizations/{id}/members", admin: 201, owner: 201, member: 403, stranger: 404) { w in
+            Row(label: "POST /organizations/{id}/members", admin: 201, owner: 201, orgAdmin: 201, member: 403, stranger: 404) { w in
                 ("POST", "/organizations/\(w.organization)/members", ["user_id": try await w.newUser()])
             },
-            Row(label: "DELETE /organizations/{id}/members/{user_id}", admin: 204, owner: 204, member: 403, stranger: 404) { w in
+            Row(label: "POST /organizations/{id}/members as admin", admin: 201, owner: 201, orgAdmin: 201, member: 403, stranger: 404) { w in
+                ("POST", "/organizations/\(w.organization)/members", ["user_id": try await w.newUser(), "role": "admin"])
+            },
+            // Only an owner makes an owner: an organization admin cannot raise anyone above itself.
+            Row(label: "POST /organizations/{id}/members as owner", admin: 201, owner: 201, orgAdmin: 403, member: 403, stranger: 404) { w in
+                ("POST", "/organizations/\(w.organization)/members", ["user_id": try await w.newUser(), "role": "owner"])
+            },
+            Row(label: "DELETE /organizations/{id}/members/{member}", admin: 204, owner: 204, orgAdmin: 204, member: 403, stranger: 404) { w in
                 let user = try await w.newUser()
                 _ = try await w.adminJSON("POST", "/organizations/\(w.organization)/members", ["user_id": user])
                 return ("DELETE", "/organizations/\(w.organization)/members/\(user)", nil)
             },
-            Row(label: "GET /organizations/{id}/orders", admin: 200, owner: 200, member: 200, stranger: 404) { w in
+            Row(label: "DELETE /organizations/{id}/members/{admin}", admin: 204, owner: 204, orgAdmin: 204, member: 403, stranger: 404) { w in
+                let user = try await w.newUser()
+                _ = try await w.adminJSON("POST", "/organizations/\(w.organization)/members", ["user_id": user, "role": "admin"])
+                return ("DELETE", "/organizations/\(w.organization)/members/\(user)", nil)
+            },
+            // Only an owner removes (or, by removing and adding again, demotes) an owner.
+            Row(label: "DELETE /organizations/{id}/members/{owner}", admin: 204, owner: 204, orgAdmin: 403, member: 403, stranger: 404) { w in
+                let user = try await w.newUser()
+                _ = try await w.adminJSON("POST", "/organizations/\(w.organization)/members", ["user_id": user, "role": "owner"])
+                return ("DELETE", "/organizations/\(w.organization)/members/\(user)", nil)
+            },
+            Row(label: "GET /organizations/{id}/orders", admin: 200, owner: 200, orgAdmin: 200, member: 200, stranger: 404) { w in
                 ("GET", "/organizations/\(w.organization)/orders", nil)
             },
             Row(label: "PUT /users/{own}/active-organization", admin: 200, owner: 200, member: 404, stranger: 404) { w in
@@ -193,13 +224,14 @@ struct AuthTests {
     func matrix() async throws {
         try await Self.withWorld { world in
             // Refusals first, then the successes that change the world.
-            let order: [Who] = [.none, .malformed, .unknown, .expired, .revoked, .stranger, .member, .owner, .admin]
+            let order: [Who] = [.none, .malformed, .unknown, .expired, .revoked, .stranger, .member, .orgAdmin, .owner, .admin]
             for row in Self.rows() {
                 for who in order {
                     let expected: Int =
                         switch who {
                         case .admin: row.admin
                         case .owner: row.owner
+                        case .orgAdmin: row.orgAdmin
                         case .member: row.member
                         case .stranger: row.stranger
                         default: 401

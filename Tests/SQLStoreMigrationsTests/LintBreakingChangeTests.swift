@@ -52,6 +52,89 @@ struct LintBreakingChangeTests {
         }
     }
 
+    static let recreate = "DROP TABLE accounts CASCADE;\nCREATE TABLE accounts (id BIGINT PRIMARY KEY, email TEXT NOT NULL);"
+
+    @Test("breaking-drop: a drop-and-recreate makes the running version's reads wait, then its prepared statement fail, with every row gone")
+    func dropAndRecreateBreaksTheRunningVersion() async throws {
+        let findings = try LintFixture.lint(Self.recreate)
+        #expect(findings.map(\.rule) == [.breakingDrop])
+        let finding = try #require(findings.first)
+        #expect(finding.message.hasPrefix("DROP TABLE accounts and CREATE TABLE accounts at line 2"), "\(finding.message)")
+        #expect(finding.why.contains("SQLSTATE 0A000"), "\(finding.why)")
+        #expect(finding.safeAlternative.hasPrefix("Expand and contract: `CREATE TABLE accounts_new (…)`"))
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            let migration = try SQLSplitter.split(Self.recreate).map(\.text)
+            // While the migration's transaction is open, the running version's reads of accounts wait.
+            #expect(
+                try await LintFixture.blocks(migration[0], probe: "SELECT count(*) FROM accounts", in: database))
+            try await database.withConnection { application in
+                try await LintFixture.run("PREPARE all_accounts AS SELECT * FROM accounts", on: application)
+                try await LintFixture.run("EXECUTE all_accounts", on: application)
+                try await LintFixture.run(migration, in: database)
+                let state: String?
+                do {
+                    try await LintFixture.run("EXECUTE all_accounts", on: application)
+                    state = nil
+                } catch let error as PSQLError {
+                    state = error.serverInfo?[.sqlState]
+                }
+                #expect(state == "0A000", "cached plan must not change result type")
+                #expect(
+                    try await LintFixture.sqlState(of: "SELECT nickname FROM accounts", in: database) == "42703",
+                    "a column the new table lacks")
+            }
+            #expect(try await database.scalar("SELECT count(*)::int FROM accounts", as: Int.self) == 0, "the rows are gone")
+        }
+    }
+
+    @Test("breaking-drop: accepts the expand step of replacing a table, a batched copy, and a recreate of a table of the same file")
+    func replaceTableSafely() async throws {
+        let expand = "CREATE TABLE accounts_new (id BIGINT PRIMARY KEY, email TEXT NOT NULL)"
+        let copy = "INSERT INTO accounts_new SELECT id, email FROM accounts WHERE id > 0 ORDER BY id LIMIT 1000"
+        #expect(try LintFixture.rules("\(expand);\n\(copy);").isEmpty)
+        #expect(
+            try LintFixture.rules(
+                "CREATE TABLE scratch (id int PRIMARY KEY);\nDROP TABLE scratch;\nCREATE TABLE scratch (id bigint PRIMARY KEY);"
+            ).isEmpty)
+        let recreateInDown = "DROP TABLE IF EXISTS accounts CASCADE;\nCREATE TABLE accounts (id BIGINT PRIMARY KEY, email TEXT);"
+        #expect(try LintFixture.rules("SELECT 1;", down: recreateInDown).isEmpty, "a down script undoes its own migration")
+        #expect(
+            try LintFixture.rules("-- The contract step: nothing uses accounts since release 42.\n"
+                + "-- sqlstore:lint-ignore=breaking-drop\nDROP TABLE IF EXISTS accounts CASCADE;").isEmpty)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await database.withConnection { application in
+                try await LintFixture.run("PREPARE all_accounts AS SELECT * FROM accounts", on: application)
+                try await LintFixture.run(expand, copy, in: database)
+                // The running version's prepared statement and rows are untouched by the expand step.
+                try await LintFixture.run("EXECUTE all_accounts", on: application)
+            }
+            #expect(try await database.scalar("SELECT count(*)::int FROM accounts_new", as: Int.self) == 2)
+            #expect(try await database.scalar("SELECT count(*)::int FROM accounts", as: Int.self) == 2)
+        }
+    }
+
+    @Test("breaking-rename: a view under the old name, made in the rename's transaction, keeps the running version's prepared read and write working")
+    func renameBridgedByAView() async throws {
+        let bridge = "-- sqlstore:lint-ignore=breaking-rename\nALTER TABLE accounts RENAME TO members;\n"
+            + "CREATE VIEW accounts AS SELECT * FROM members;"
+        #expect(try LintFixture.rules(bridge).isEmpty)
+        let finding = try #require(try LintFixture.lint("ALTER TABLE accounts RENAME TO members;").first)
+        #expect(finding.safeAlternative.contains("CREATE VIEW accounts AS SELECT * FROM members"))
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await database.withConnection { application in
+                try await LintFixture.run("PREPARE read_accounts AS SELECT * FROM accounts", on: application)
+                try await LintFixture.run(
+                    "PREPARE add_account AS INSERT INTO accounts VALUES ($1, 'c@example.com', 'c', 0)", on: application)
+                try await LintFixture.run(
+                    "BEGIN", "ALTER TABLE accounts RENAME TO members", "CREATE VIEW accounts AS SELECT * FROM members",
+                    "COMMIT", in: database)
+                try await LintFixture.run("EXECUTE read_accounts", on: application)
+                try await LintFixture.run("EXECUTE add_account(3)", on: application)
+            }
+            #expect(try await database.scalar("SELECT count(*)::int FROM members", as: Int.self) == 3)
+        }
+    }
+
     @Test("breaking-drop: DROP DATABASE fails while the application is connected, WITH (FORCE) ends its sessions, then refuses them")
     func dropDatabaseBreaksTheApplication() async throws {
         let findings = try LintFixture.lint("-- sqlstore:no-transaction\nDROP DATABASE IF EXISTS shop WITH (FORCE);")

@@ -237,6 +237,7 @@ struct LintLockRuleTests {
 
     static let functions = """
         CREATE FUNCTION next_code() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 7; END $$;
+        CREATE FUNCTION constant_code() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN 7; END $$;
         CREATE FUNCTION fixed_code() RETURNS int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN 7; END $$;
         CREATE FUNCTION inlined_code() RETURNS int LANGUAGE sql AS 'SELECT 7';
         """
@@ -263,12 +264,112 @@ struct LintLockRuleTests {
             try LintFixture.rules(
                 "ALTER TABLE accounts ADD COLUMN code int DEFAULT next_code();",
                 after: Self.functions + "\nALTER FUNCTION next_code() IMMUTABLE;").isEmpty)
-        #expect(try LintFixture.rules("ALTER TABLE accounts ADD COLUMN code int DEFAULT unknown_function();").isEmpty)
         try await LintFixture.withBase { (database: TestDatabase) async throws in
             try await LintFixture.run(try SQLSplitter.split(Self.functions).map(\.text), in: database)
             let before = try await LintFixture.relfilenode("accounts", in: database)
             try await LintFixture.run(sql, inlined, in: database)
             #expect(try await LintFixture.relfilenode("accounts", in: database) == before)
+        }
+    }
+
+    @Test("volatile-default: a default calling a function neither built in nor created by an earlier migration is a warning that lint cannot tell")
+    func unknownFunctionDefault() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN code int DEFAULT unknown_code()"
+        let findings = try LintFixture.lint(sql + ";")
+        #expect(findings.map(\.rule) == [.volatileDefault])
+        let finding = try #require(findings.first)
+        #expect(finding.severity == .warning)
+        #expect(finding.message.contains("unknown_code(), which is neither built into PostgreSQL nor created by an earlier migration"))
+        #expect(finding.message.contains("lint cannot tell whether it rewrites all of accounts"))
+        #expect(
+            try LintFixture.rules("ALTER TABLE accounts ADD COLUMN code text DEFAULT \"Mixed\"(lower('X'));")
+                == [.volatileDefault], "a quoted name is a function too")
+        // Whether it rewrites depends on the declaration lint has not seen: the same default, declared
+        // VOLATILE or IMMUTABLE, rewrites accounts or not.
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                "CREATE FUNCTION unknown_code() RETURNS int LANGUAGE plpgsql VOLATILE AS $$ BEGIN RETURN 7; END $$",
+                in: database)
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            try await LintFixture.run(sql, in: database)
+            let afterVolatile = try await LintFixture.relfilenode("accounts", in: database)
+            #expect(afterVolatile != before)
+            try await LintFixture.run(
+                "ALTER FUNCTION unknown_code() IMMUTABLE",
+                "ALTER TABLE accounts ADD COLUMN other_code int DEFAULT unknown_code()", in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) == afterVolatile)
+        }
+    }
+
+    @Test("volatile-default: accepts a default calling a function an earlier migration created IMMUTABLE, added without a rewrite")
+    func userImmutableDefault() async throws {
+        let sql = "ALTER TABLE accounts ADD COLUMN code int DEFAULT constant_code()"
+        #expect(try LintFixture.rules(sql + ";", after: Self.functions).isEmpty)
+        #expect(
+            try LintFixture.rules("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN 1; END $$;\n"
+                + "ALTER TABLE accounts ADD COLUMN f int DEFAULT f();").isEmpty, "created earlier in the same file")
+        #expect(
+            try LintFixture.rules(
+                "ALTER TABLE accounts ADD COLUMN code int DEFAULT constant_code();",
+                after: Self.functions + "\nDROP FUNCTION constant_code();") == [.volatileDefault],
+            "a dropped function is unknown again")
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(try SQLSplitter.split(Self.functions).map(\.text), in: database)
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            try await LintFixture.run(sql, in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) == before)
+        }
+    }
+
+    static let builtinDefaults = """
+        ALTER TABLE accounts ADD COLUMN a numeric(10,2) DEFAULT CAST(0 AS numeric(10,2)),
+            ADD COLUMN b varchar(10) DEFAULT 'x'::character varying(10),
+            ADD COLUMN c timestamptz DEFAULT CURRENT_TIMESTAMP(3),
+            ADD COLUMN d text DEFAULT lower(coalesce(nullif('X', ''), 'Y')),
+            ADD COLUMN e bigint NOT NULL DEFAULT 1 CHECK (e >= 0) REFERENCES accounts (id),
+            ADD COLUMN f timestamptz DEFAULT pg_catalog.now(),
+            ADD COLUMN g date DEFAULT (now() AT TIME ZONE 'UTC')::date,
+            ADD COLUMN h text DEFAULT to_char(now(), 'YYYY'),
+            ADD COLUMN i decimal(12, 2) DEFAULT 0::decimal(12, 2),
+            ADD COLUMN j float8 DEFAULT float(24) '1.5',
+            ADD COLUMN k text DEFAULT EXTRACT(year FROM now())::text
+        """
+
+    @Test("volatile-default: built-in functions are known from PostgreSQL 15's catalog: stable and immutable ones, casts and keywords draw nothing")
+    func builtinDefaults() async throws {
+        #expect(try LintFixture.rules(Self.builtinDefaults + ";").isEmpty)
+        let volatile = try LintFixture.lint("ALTER TABLE accounts ADD COLUMN t text DEFAULT current_query();")
+        #expect(volatile.map(\.rule) == [.volatileDefault], "current_query is VOLATILE in pg_proc, and on no list of lint's own")
+        #expect(volatile.first?.severity == .error)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            let before = try await LintFixture.relfilenode("accounts", in: database)
+            try await LintFixture.run(Self.builtinDefaults, in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) == before)
+            try await LintFixture.run("ALTER TABLE accounts ADD COLUMN t text DEFAULT current_query()", in: database)
+            #expect(try await LintFixture.relfilenode("accounts", in: database) != before)
+        }
+    }
+
+    @Test("volatile-default: the embedded built-in volatilities are those of the test server's pg_catalog")
+    func builtinVolatilitiesMatchTheServer() async throws {
+        try await TestDatabase.withFresh { (database: TestDatabase) async throws in
+            let major = try await database.scalar(
+                "SELECT current_setting('server_version_num')::int / 10000", as: Int.self)
+            #expect(
+                major == BuiltinFunctionVolatility.postgresMajorVersion,
+                "the table is PostgreSQL \(BuiltinFunctionVolatility.postgresMajorVersion)'s: regenerate it with scripts/lint-builtin-volatility")
+            let server = try await database.withConnection { connection -> [String: Character] in
+                let rows = try await connection.query(
+                    """
+                    SELECT proname::text, max(provolatile)::text FROM pg_proc
+                    WHERE pronamespace = 'pg_catalog'::regnamespace GROUP BY proname
+                    """, logger: TestDatabase.logger)
+                var table: [String: Character] = [:]
+                for try await (name, volatility) in rows.decode((String, String).self) { table[name] = volatility.first }
+                return table
+            }
+            #expect(server.count > 2000)
+            #expect(server == BuiltinFunctionVolatility.byName)
         }
     }
 }

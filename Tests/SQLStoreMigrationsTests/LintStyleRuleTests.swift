@@ -78,4 +78,95 @@ struct LintStyleRuleTests {
             #expect(sizes == true)
         }
     }
+
+    /// The SQLSTATE `sql` fails with when run as `role` (SET ROLE on one connection), or nil.
+    func sqlState(as role: String, _ sql: String, in database: TestDatabase) async throws -> String? {
+        do {
+            try await LintFixture.run("SET ROLE \(role)", sql, in: database)
+            return nil
+        } catch let error as PSQLError {
+            return error.serverInfo?[.sqlState]
+        }
+    }
+
+    @Test("style-serial: INSERT on a serial table also needs USAGE on its sequence, and explicit ids desynchronise it; identity needs neither")
+    func serialNeedsItsSequence() async throws {
+        #expect(try rules("CREATE TABLE s (id SERIAL PRIMARY KEY, v int);", chosen: [.styleSerial]) == [.styleSerial])
+        let identity = "CREATE TABLE i (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int);"
+        #expect(try rules(identity, chosen: [.styleSerial]).isEmpty)
+        let role = "lint_writer_\(UInt32.random(in: 0...UInt32.max))"
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                "CREATE TABLE with_serial (id SERIAL PRIMARY KEY, v int)",
+                "CREATE TABLE with_identity (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int)",
+                "CREATE ROLE \(role)", "GRANT INSERT ON with_serial, with_identity TO \(role)", in: database)
+            do {
+                #expect(
+                    try await sqlState(as: role, "INSERT INTO with_serial (v) VALUES (1)", in: database) == "42501",
+                    "permission denied for the sequence")
+                #expect(try await sqlState(as: role, "INSERT INTO with_identity (v) VALUES (1)", in: database) == nil)
+            } catch {
+                try? await LintFixture.run("DROP OWNED BY \(role)", "DROP ROLE \(role)", in: database)
+                throw error
+            }
+            try await LintFixture.run("DROP OWNED BY \(role)", "DROP ROLE \(role)", in: database)
+            // An explicit id leaves the serial's sequence behind: the next default collides.
+            try await LintFixture.run("INSERT INTO with_serial (id, v) VALUES (1, 0)", in: database)
+            #expect(try await LintFixture.sqlState(of: "INSERT INTO with_serial (v) VALUES (1)", in: database) == "23505")
+            // GENERATED ALWAYS refuses the explicit id instead.
+            #expect(
+                try await LintFixture.sqlState(of: "INSERT INTO with_identity (id, v) VALUES (100, 0)", in: database)
+                    == "428C9")
+        }
+    }
+
+    @Test("style-varchar: lowering a varchar's limit rewrites the table; a text column's CHECK is replaced NOT VALID and validated while writes go on")
+    func varcharLimitChangeRewrites() async throws {
+        #expect(try rules("CREATE TABLE v (id BIGINT PRIMARY KEY, name VARCHAR(50));", chosen: [.styleVarchar]) == [.styleVarchar])
+        let checked = "CREATE TABLE checked (id BIGINT PRIMARY KEY, name TEXT CONSTRAINT checked_name_length CHECK (length(name) <= 50))"
+        #expect(try rules(checked + ";").isEmpty)
+        let replace = [
+            "ALTER TABLE checked DROP CONSTRAINT checked_name_length",
+            "ALTER TABLE checked ADD CONSTRAINT checked_name_length CHECK (length(name) <= 20) NOT VALID",
+        ]
+        let validate = "ALTER TABLE checked VALIDATE CONSTRAINT checked_name_length"
+        #expect(try LintFixture.rules(replace.joined(separator: ";\n") + ";", after: checked + ";").isEmpty)
+        #expect(try LintFixture.rules(validate + ";", after: checked + ";").isEmpty)
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                "CREATE TABLE limited (id BIGINT PRIMARY KEY, name VARCHAR(50))", checked,
+                "INSERT INTO limited VALUES (1, 'a')", "INSERT INTO checked VALUES (1, 'a')", in: database)
+            let limited = try await LintFixture.relfilenode("limited", in: database)
+            try await LintFixture.run("ALTER TABLE limited ALTER COLUMN name TYPE VARCHAR(20)", in: database)
+            #expect(try await LintFixture.relfilenode("limited", in: database) != limited, "lowering the limit rewrote")
+
+            let before = try await LintFixture.relfilenode("checked", in: database)
+            try await LintFixture.run(replace, in: database)
+            #expect(
+                !(try await LintFixture.blocks(validate, probe: "INSERT INTO checked VALUES (2, 'b')", in: database)),
+                "an INSERT goes on while the check is validated")
+            try await LintFixture.run(validate, in: database)
+            #expect(try await LintFixture.relfilenode("checked", in: database) == before, "no rewrite")
+        }
+    }
+
+    @Test("style-int-primary-key: widening an int key to bigint rewrites its table, and widening each referencing column rewrites that table")
+    func wideningAnIntKeyRewrites() async throws {
+        let parents = "CREATE TABLE parents (id INT PRIMARY KEY)"
+        let children = "CREATE TABLE children (id BIGINT PRIMARY KEY, parent_id INT NOT NULL REFERENCES parents (id))"
+        #expect(try rules(parents + ";", chosen: [.styleIntPrimaryKey]) == [.styleIntPrimaryKey])
+        #expect(
+            try LintFixture.rules("ALTER TABLE parents ALTER COLUMN id TYPE bigint;", after: parents + ";")
+                == [.columnTypeChange])
+        try await LintFixture.withBase { (database: TestDatabase) async throws in
+            try await LintFixture.run(
+                parents, children, "INSERT INTO parents VALUES (1)", "INSERT INTO children VALUES (1, 1)", in: database)
+            let parent = try await LintFixture.relfilenode("parents", in: database)
+            let child = try await LintFixture.relfilenode("children", in: database)
+            try await LintFixture.run("ALTER TABLE parents ALTER COLUMN id TYPE bigint", in: database)
+            #expect(try await LintFixture.relfilenode("parents", in: database) != parent)
+            try await LintFixture.run("ALTER TABLE children ALTER COLUMN parent_id TYPE bigint", in: database)
+            #expect(try await LintFixture.relfilenode("children", in: database) != child)
+        }
+    }
 }

@@ -17,20 +17,24 @@ struct OrganizationController: StoreController {
         }
         router.post("/organizations/:id/members") { request, context in
             let id = try context.id("id")
-            try await policy.requireOrganizationManager(id, context)
+            let managed = try await policy.managedMemberRoles(in: id, context)
             let body = try await JSONBody.decode(AddMemberRequest.self, from: request, limit: bodyLimit)
             guard let role = MemberRole(rawValue: body.role ?? "member") else {
                 throw APIError(
                     .unprocessableContent, code: "invalid_input", message: "role must be one of owner, admin, member",
                     details: ["field": .string("role")])
             }
+            guard managed.contains(role) else { throw AccessPolicy.ownerOnly() }
             let membership = try await store.addMember(organizationId: id, userId: body.userId, role: role)
             return try JSONBody.response(MembershipBody(membership), status: .created)
         }
         router.delete("/organizations/:id/members/:user_id") { _, context in
             let (id, userId) = (try context.id("id"), try context.id("user_id"))
-            try await policy.requireOrganizationManager(id, context)
-            try await store.removeMember(organizationId: id, userId: userId)
+            let managed = try await policy.managedMemberRoles(in: id, context)
+            // Checked in the DELETE itself: the member's role cannot change between check and removal.
+            guard try await store.removeMember(organizationId: id, userId: userId, ifRoleIn: managed) else {
+                throw AccessPolicy.ownerOnly()
+            }
             return Response(status: .noContent)
         }
         router.get("/organizations/:id/orders") { request, context in

@@ -7,6 +7,9 @@ import SQLStore
 struct TokenController: StoreController {
     let store: OrderStore
     let bodyLimit: Int
+    /// This instance's verified tokens: a revocation drops its token here at once (other instances
+    /// refuse it within their cache's TTL).
+    let cache: TokenCache
 
     func addRoutes(to router: some RouterMethods<StoreRequestContext>) {
         router.post("/users/:id/tokens") { request, context in
@@ -38,6 +41,7 @@ struct TokenController: StoreController {
             try policy.requireAdmin(context)
             // Admin tokens are the CLI's to revoke: an API caller cannot lock the back office out.
             try await store.revokeToken(id: id, role: .customer)
+            cache.remove(tokenId: id)
             return Response(status: .noContent)
         }
     }

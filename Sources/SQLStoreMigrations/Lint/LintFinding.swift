@@ -7,7 +7,8 @@ public enum LintSeverity: String, Sendable, Hashable, Codable, CaseIterable {
     case warning
 }
 
-/// One thing the linter flags: the rule, where, and what exactly.
+/// One thing the linter flags: the rule, where, and what exactly, with the why and the safe
+/// alternative for this statement (naming its table, column or index), not only the rule's.
 public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
     public let rule: LintRule
     /// The migration file's name, as ``MigrationScript/fileName`` has it.
@@ -19,14 +20,32 @@ public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
     /// The statement's first line as written (at most 160 characters), for showing the finding
     /// without opening the file; empty when the finding is about the file as a whole.
     public let excerpt: String
-    /// What exactly is wrong here, naming the table, column or index, and the safe way for this case.
+    /// What exactly is wrong here, naming the table, column or index.
     public let message: String
-    /// The rule's ``LintRule/severity``, unless a ``LintConfiguration`` changed it.
+    /// Why this statement is dangerous, for its table or index; the rule's
+    /// ``LintRule/explanation`` where the linter knows nothing more specific.
+    public let why: String
+    /// What to write instead of this statement, with its names filled in; the rule's
+    /// ``LintRule/safeAlternative`` where the linter knows nothing more specific.
+    public let safeAlternative: String
+    /// The rule's ``LintRule/severity``, unless the finding or a ``LintConfiguration`` changed it.
     public let severity: LintSeverity
+    /// The words of ``excerpt`` this finding is about (`CHAR(3)`, `DROP COLUMN nickname`), most
+    /// specific first, tried before the rule's ``LintRule/clauses`` when text output marks the clause.
+    let clauses: [String]
 
     public init(
         rule: LintRule, file: String, line: Int, column: Int = 1, excerpt: String = "", message: String,
-        severity: LintSeverity? = nil
+        why: String? = nil, safeAlternative: String? = nil, severity: LintSeverity? = nil
+    ) {
+        self.init(
+            rule: rule, file: file, line: line, column: column, excerpt: excerpt, message: message, why: why,
+            safeAlternative: safeAlternative, severity: severity, clauses: [])
+    }
+
+    init(
+        rule: LintRule, file: String, line: Int, column: Int, excerpt: String, message: String, why: String?,
+        safeAlternative: String?, severity: LintSeverity?, clauses: [String]
     ) {
         self.rule = rule
         self.severity = severity ?? rule.severity
@@ -35,12 +54,16 @@ public struct LintFinding: Sendable, Hashable, CustomStringConvertible {
         self.column = column
         self.excerpt = excerpt
         self.message = message
+        self.why = why ?? rule.explanation
+        self.safeAlternative = safeAlternative ?? rule.safeAlternative
+        self.clauses = clauses
     }
 
     /// This finding at another severity.
     func with(severity: LintSeverity) -> LintFinding {
         LintFinding(
-            rule: rule, file: file, line: line, column: column, excerpt: excerpt, message: message, severity: severity)
+            rule: rule, file: file, line: line, column: column, excerpt: excerpt, message: message, why: why,
+            safeAlternative: safeAlternative, severity: severity, clauses: clauses)
     }
 
     /// `003_create_orders.up.sql:12: [index-without-concurrently] …`

@@ -59,8 +59,8 @@ public struct LintReport: Sendable {
                 lines.append("  | \(finding.excerpt)")
                 if let marker = Self.marker(for: finding) { lines.append("  | \(marker)") }
             }
-            lines.append("  why: \(finding.rule.explanation)")
-            lines.append("  instead: \(finding.rule.safeAlternative)")
+            lines.append("  why: \(finding.why)")
+            lines.append("  instead: \(finding.safeAlternative)")
             lines.append("  see: \(finding.rule.documentationPath)")
         }
         if findings.isEmpty {
@@ -75,20 +75,32 @@ public struct LintReport: Sendable {
     }
 
     /// Carets under the clause the finding is about, when the statement's first line holds it:
-    /// `             ^^^^^^^^^^` under `DROP INDEX` for drop-index-without-concurrently.
+    /// `             ^^^^^^^^^^` under `DROP INDEX` for drop-index-without-concurrently. The
+    /// finding's own clauses are tried first, then the rule's; they match whole tokens, outside
+    /// quoted identifiers, strings and comments (``ClauseMarker``).
     static func marker(for finding: LintFinding) -> String? {
-        for clause in finding.rule.clauses {
-            guard let range = finding.excerpt.range(of: clause, options: .caseInsensitive) else { continue }
-            let offset = finding.excerpt.distance(from: finding.excerpt.startIndex, to: range.lowerBound)
-            return String(repeating: " ", count: offset) + String(repeating: "^", count: clause.count)
+        guard !finding.excerpt.isEmpty else { return nil }
+        if finding.rule == .unknownLintIgnore {
+            // The excerpt is the directive, a comment: mark the unknown name in it as written.
+            let excerpt = finding.excerpt
+            guard let name = finding.clauses.first,
+                let range = excerpt.ranges(of: name).first(where: { range in
+                    let before = range.lowerBound > excerpt.startIndex ? excerpt[excerpt.index(before: range.lowerBound)] : " "
+                    let after = range.upperBound < excerpt.endIndex ? excerpt[range.upperBound] : ","
+                    return (before == "=" || before == ",") && (after == "," || after.isWhitespace)
+                })
+            else { return nil }
+            let offset = excerpt.distance(from: excerpt.startIndex, to: range.lowerBound)
+            return String(repeating: " ", count: offset) + String(repeating: "^", count: name.count)
         }
-        return nil
+        return ClauseMarker.marker(in: finding.excerpt, clauses: finding.clauses + finding.rule.clauses)
     }
 
     // MARK: json
 
     /// The `--format json` document. Its fields are stable: new fields may be added, none is
-    /// renamed or removed without a new `version`.
+    /// renamed or removed without a new `version`. `why` and `safe_alternative` are the
+    /// finding's own (``LintFinding/why``, ``LintFinding/safeAlternative``).
     public struct JSONDocument: Codable, Sendable, Hashable {
         public struct Finding: Codable, Sendable, Hashable {
             public let rule: String
@@ -121,7 +133,7 @@ public struct LintReport: Sendable {
                 JSONDocument.Finding(
                     rule: finding.rule.rawValue, severity: finding.severity.rawValue, file: path(of: finding),
                     line: finding.line, column: finding.column, excerpt: finding.excerpt, message: finding.message,
-                    why: finding.rule.explanation, safeAlternative: finding.rule.safeAlternative,
+                    why: finding.why, safeAlternative: finding.safeAlternative,
                     doc: finding.rule.documentationPath)
             })
     }
@@ -135,7 +147,7 @@ public struct LintReport: Sendable {
                 "file=\(Self.escapeProperty(path(of: finding)))", "line=\(finding.line)", "col=\(finding.column)",
                 "title=\(Self.escapeProperty("sqlstore lint: \(finding.rule.rawValue)"))",
             ]
-            let message = "[\(finding.rule.rawValue)] \(finding.message)\nInstead: \(finding.rule.safeAlternative)"
+            let message = "[\(finding.rule.rawValue)] \(finding.message)\nInstead: \(finding.safeAlternative)"
             return "::\(level) \(properties.joined(separator: ","))::\(Self.escapeData(message))\n"
         }.joined()
     }
@@ -217,7 +229,8 @@ public struct LintReport: Sendable {
         let results = findings.map { finding in
             SARIF.Result(
                 ruleId: finding.rule.rawValue, ruleIndex: rules.firstIndex(of: finding.rule) ?? 0,
-                level: finding.severity.rawValue, message: .init(text: finding.message),
+                level: finding.severity.rawValue,
+                message: .init(text: "\(finding.message)\nInstead: \(finding.safeAlternative)"),
                 locations: [
                     SARIF.Location(
                         physicalLocation: .init(

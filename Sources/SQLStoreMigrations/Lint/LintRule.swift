@@ -419,17 +419,24 @@ extension LintRule {
 
 extension LintRule {
     /// The words of a statement this rule is about, most specific first, for marking them in
-    /// text output. Empty for rules about a whole file or statement.
+    /// text output when the finding names none of its own (``LintFinding/clauses``). They match
+    /// whole tokens (``ClauseMarker``). Empty for rules about a whole file.
     var clauses: [String] {
         switch self {
         case .indexWithoutConcurrently: return ["CREATE UNIQUE INDEX", "CREATE INDEX", "UNIQUE", "PRIMARY KEY", "REINDEX"]
         case .concurrentlyInTransaction: return ["CONCURRENTLY", "VACUUM", "DATABASE", "TABLESPACE", "ALTER SYSTEM"]
+        case .mixedNoTransaction: return ["CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "CALL"]
         case .concurrentlyIfNotExists: return ["IF NOT EXISTS"]
-        case .volatileDefault: return ["DEFAULT", "SERIAL", "IDENTITY", "STORED"]
+        case .volatileDefault: return ["DEFAULT", "SERIAL", "BIGSERIAL", "SMALLSERIAL", "IDENTITY", "STORED"]
         case .setNotNull: return ["SET NOT NULL"]
-        case .columnTypeChange: return ["TYPE"]
+        case .columnTypeChange: return ["SET DATA TYPE", "TYPE"]
         case .constraintWithoutNotValid: return ["VALIDATE CONSTRAINT", "FOREIGN KEY", "REFERENCES", "CHECK"]
-        case .securityDefinerSearchPath: return ["SECURITY DEFINER"]
+        case .nonIdempotentDown: return ["ADD COLUMN", "DROP COLUMN", "DROP CONSTRAINT", "CREATE", "DROP"]
+        case .transactionControl:
+            return ["START TRANSACTION", "PREPARE TRANSACTION", "BEGIN", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT",
+                "RELEASE"]
+        case .securityDefinerSearchPath: return ["SECURITY DEFINER", "CREATE"]
+        case .duplicateIndex: return ["CREATE UNIQUE INDEX", "CREATE INDEX", "PRIMARY KEY", "UNIQUE"]
         case .dropIndexWithoutConcurrently: return ["DROP INDEX"]
         case .notNullWithoutDefault: return ["NOT NULL"]
         case .breakingDrop: return ["DROP COLUMN", "DROP TABLE", "DROP SCHEMA", "DROP DATABASE", "DROP"]
@@ -438,19 +445,23 @@ extension LintRule {
         case .truncate: return ["TRUNCATE"]
         case .setUnlogged: return ["SET UNLOGGED", "SET LOGGED"]
         case .tableRewrite: return ["VACUUM", "CLUSTER"]
-        case .lockTable: return ["LOCK"]
+        case .lockTable: return ["LOCK TABLE", "LOCK"]
         case .refreshWithoutConcurrently: return ["REFRESH MATERIALIZED VIEW"]
         case .concurrentlyOnPartitionedTable: return ["CONCURRENTLY"]
         case .detachPartitionWithoutConcurrently: return ["DETACH PARTITION"]
         case .exclusionConstraint: return ["EXCLUDE"]
+        case .updateAssignsTwice: return ["SET"]
         case .wholeTableUpdate: return ["UPDATE"]
+        case .newEnumValueInTransaction: return ["INSERT", "UPDATE", "SELECT"]
         case .domainConstraint: return ["ADD CONSTRAINT", "VALIDATE CONSTRAINT", "SET NOT NULL"]
+        case .tableWithoutPrimaryKey: return ["CREATE TABLE"]
         case .ddlInDoBlock: return ["DO"]
-        case .styleChar: return ["CHAR"]
-        case .styleSerial: return ["SERIAL"]
+        case .styleChar: return ["CHARACTER", "CHAR", "BPCHAR", "NCHAR"]
+        case .styleSerial: return ["SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL2", "SERIAL4", "SERIAL8"]
+        case .styleIntPrimaryKey: return ["PRIMARY KEY"]
         case .styleTimestamp: return ["TIMESTAMP"]
-        case .styleVarchar: return ["VARCHAR"]
-        default: return []
+        case .styleVarchar: return ["VARCHAR", "CHARACTER VARYING"]
+        case .missingDown, .unknownLintIgnore, .identifierTooLong: return []
         }
     }
 }

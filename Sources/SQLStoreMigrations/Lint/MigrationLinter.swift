@@ -62,13 +62,25 @@ public struct MigrationLinter: Sendable {
                         LintFinding(
                             rule: .missingDown, file: downScript.fileName, line: 1,
                             message: "the down script has no statements: `down` would forget this migration "
-                                + "and leave its changes"))
+                                + "and leave its changes",
+                            why: "`sqlstore migrate down` would run \(downScript.fileName), do nothing, and remove "
+                                + "\(migration.id) from the history while its changes stay: the next `up` runs "
+                                + "\(migration.up.fileName) again and fails on what already exists.",
+                            safeAlternative: "Write in \(downScript.fileName) the statements that reverse "
+                                + "\(migration.up.fileName), in reverse order, with IF EXISTS; if they cannot be "
+                                + "reversed, say so in \(migration.up.fileName) with "
+                                + "`-- sqlstore:lint-ignore=missing-down`."))
                 }
             } else {
                 upFindings.append(
                     LintFinding(
                         rule: .missingDown, file: migration.up.fileName, line: 1,
-                        message: "no \(migration.id).down.sql: this migration cannot be rolled back"))
+                        message: "no \(migration.id).down.sql: this migration cannot be rolled back",
+                        why: "Without \(migration.id).down.sql, `sqlstore migrate down` cannot roll \(migration.id) "
+                            + "back after a bad deploy.",
+                        safeAlternative: "Write \(migration.id).down.sql reversing \(migration.up.fileName) with "
+                            + "IF EXISTS; if it truly cannot be reversed, say why in \(migration.up.fileName) next to "
+                            + "`-- sqlstore:lint-ignore=missing-down`."))
             }
             guard reported else { continue }
             findings += Self.acknowledged(upFindings, by: migration.up)

@@ -79,6 +79,8 @@ struct SchemaModel {
     /// left out: PostgreSQL may inline them, and then their body's volatility counts, not the
     /// declared one (a "volatile" `SELECT 7` is added as a constant).
     var functionVolatility: [String: String] = [:]
+    /// User-defined LANGUAGE sql functions by name: known to exist, their effect left undecided.
+    var sqlFunctions: Set<String> = []
 
     mutating func dropTable(_ table: String) {
         indexes.removeAll { $0.table == table }

@@ -14,10 +14,35 @@ extension ScriptLinter {
         guard isExisting(table) else { return }
         let hasUsing = tokens.containsTopLevel(["USING"], in: range)
         if !hasUsing, let oldType, Self.isBinaryCompatible(from: oldType, to: newType) { return }
+        let from = oldType.map { "from \($0.lowercased()) " } ?? ""
+        var instead =
+            "Expand and contract: `ALTER TABLE \(table) ADD COLUMN \(column)_new \(newType.lowercased())`; write both "
+            + "columns; backfill \(column)_new in batches; switch readers; drop \(column) in a later migration (and "
+            + "rename \(column)_new, a brief lock)."
+        if let oldType, let limit = Self.narrowedVarcharLimit(from: oldType, to: newType) {
+            instead =
+                "Keep the column's type and limit its length with a check: `ALTER TABLE \(table) ADD CONSTRAINT "
+                + "\(table)_\(column)_length CHECK (length(\(column)) <= \(limit)) NOT VALID`, then `ALTER TABLE \(table) "
+                + "VALIDATE CONSTRAINT \(table)_\(column)_length` in a later migration (reads and writes go on)."
+        }
         flag(
             .columnTypeChange,
             "changing \(table).\(column) \(oldType.map { "from \($0) " } ?? "")to \(newType) rewrites the table and its "
-                + "indexes under ACCESS EXCLUSIVE", at: statement)
+                + "indexes under ACCESS EXCLUSIVE",
+            why: "Changing \(table).\(column) \(from)to \(newType.lowercased()) rewrites all of \(table) and rebuilds its "
+                + "indexes (a new relfilenode) under ACCESS EXCLUSIVE: no reads or writes of \(table) until the rewrite "
+                + "ends and the migration commits.",
+            instead: instead, marking: ["SET DATA TYPE", "TYPE"], at: statement)
+    }
+
+    /// The new limit when a change only lowers a varchar's limit (`varchar(50)` to `varchar(20)`).
+    static func narrowedVarcharLimit(from old: String, to new: String) -> Int? {
+        func limit(_ type: String) -> Int? {
+            guard type.hasPrefix("VARCHAR("), type.hasSuffix(")") else { return nil }
+            return Int(type.dropFirst("VARCHAR(".count).dropLast().filter { $0 != " " })
+        }
+        guard let oldLimit = limit(old), let newLimit = limit(new), newLimit < oldLimit else { return nil }
+        return newLimit
     }
 
     /// Changes PostgreSQL makes without a rewrite: same type, widening a varchar or numeric

@@ -33,7 +33,11 @@ extension ScriptLinter {
                 flag(
                     .nonIdempotentDown,
                     "CREATE \(kind) \(name) fails if it already exists: write CREATE OR REPLACE \(kind), "
-                        + "or DROP \(kind) IF EXISTS first", at: statement)
+                        + "or DROP \(kind) IF EXISTS first",
+                    why: "If \(name) is still there (the down script ran before, failed midway, or was fixed by hand), "
+                        + "CREATE \(kind) \(name) fails and the rollback with it.",
+                    instead: "`CREATE OR REPLACE \(kind) \(name) …`, or `DROP \(kind) IF EXISTS \(name)` just before it.",
+                    marking: ["CREATE"], at: statement)
             }
         default:
             break
@@ -49,7 +53,10 @@ extension ScriptLinter {
         if isDown, !ifNotExists, !droppedIfExists.contains(name) {
             flag(
                 .nonIdempotentDown,
-                "CREATE \(kind) \(name) fails if it already exists: write CREATE \(kind) IF NOT EXISTS", at: statement)
+                "CREATE \(kind) \(name) fails if it already exists: write CREATE \(kind) IF NOT EXISTS",
+                why: "If \(name) is still there (the down script ran before, failed midway, or was fixed by hand), "
+                    + "CREATE \(kind) \(name) fails and the rollback with it.",
+                instead: "`CREATE \(kind) IF NOT EXISTS \(name) …`.", marking: ["CREATE \(kind)", "CREATE"], at: statement)
         }
     }
 
@@ -79,7 +86,14 @@ extension ScriptLinter {
         flag(
             .tableWithoutPrimaryKey,
             "table \(table) has no primary key: logical replication cannot publish its UPDATEs and DELETEs, and its "
-                + "rows have no stable address", at: statement)
+                + "rows have no stable address",
+            why: "Once \(table) is in a publication (for a major-version upgrade, change-data capture or a blue/green "
+                + "switchover), its UPDATEs and DELETEs fail (SQLSTATE 55000) for want of a replica identity; and its "
+                + "rows have no stable address for the application or for batched backfills.",
+            instead: "Give \(table) a primary key: its natural key (`PRIMARY KEY (…)`), or a column `id BIGINT GENERATED "
+                + "ALWAYS AS IDENTITY PRIMARY KEY`. If \(table) truly needs none (an append-only log), acknowledge it and "
+                + "`ALTER TABLE \(table) REPLICA IDENTITY FULL` if it is replicated.",
+            marking: ["CREATE TABLE"], at: statement)
     }
 
     func laterAddsPrimaryKey(to table: String, after statement: LintStatement) -> Bool {
@@ -202,13 +216,19 @@ extension ScriptLinter {
             // expression's own volatility then decides: only other languages are known by their declaration.
             let isSQL = tokens.containsTopLevel(["LANGUAGE", "SQL"]) || tokens.contains(["BEGIN", "ATOMIC"])
             schema.functionVolatility[name] = isSQL ? nil : Self.volatility(tokens) ?? "VOLATILE"
+            if isSQL { schema.sqlFunctions.insert(name) } else { schema.sqlFunctions.remove(name) }
         }
         if tokens.contains(["SECURITY", "DEFINER"]), !tokens.contains(["SET", "SEARCH_PATH"]) {
             unpinnedDefiners.append((name, statement))
         }
         if isDown, !orReplace, !droppedIfExists.contains(name) {
             let kind = statement.leadingWords(2)
-            flag(.nonIdempotentDown, "\(kind) \(name) fails if it already exists: write CREATE OR REPLACE", at: statement)
+            flag(
+                .nonIdempotentDown, "\(kind) \(name) fails if it already exists: write CREATE OR REPLACE",
+                why: "If \(name) is still there (the down script ran before, failed midway, or was fixed by hand), "
+                    + "\(kind) \(name) fails and the rollback with it.",
+                instead: "`CREATE OR REPLACE \(kind.dropFirst("CREATE ".count)) \(name)(…) …`.", marking: ["CREATE"],
+                at: statement)
         }
     }
 

@@ -11,10 +11,17 @@ extension ScriptLinter {
         let words = Set(inner.flatMap { SkeletonTokens($0.skeleton).tokens.filter { $0.kind == .word }.map(\.text) })
         let found = Self.schemaChangingWords.intersection(words).sorted()
         guard !found.isEmpty else { return }
+        let list = found.joined(separator: ", ")
         flag(
             .ddlInDoBlock,
-            "this DO block runs \(found.joined(separator: ", ")): lint cannot check what it changes, or the locks it "
-                + "takes; write schema changes as top-level statements", at: statement)
+            "this DO block runs \(list): lint cannot check what it changes, or the locks it "
+                + "takes; write schema changes as top-level statements",
+            why: "The \(list) this DO block runs take the same locks and cause the same rewrites as top-level "
+                + "statements, but lint reads top-level statements only: no rule has checked them.",
+            instead: "Write the block's \(list) as top-level statements of the migration, where lint and reviewers see "
+                + "them; if the block must stay, check each against docs/lint.md and acknowledge it with "
+                + "`-- sqlstore:lint-ignore=ddl-in-do-block`.",
+            at: statement)
     }
 
     /// The code of `DO [LANGUAGE x] $tag$ … $tag$` or `DO '…'`, without its quotes.

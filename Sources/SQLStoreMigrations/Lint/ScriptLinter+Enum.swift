@@ -11,7 +11,12 @@ extension ScriptLinter {
             .newEnumValueInTransaction,
             "\(quoted) is added to enum \(type) at line \(statement.line) of this transaction, and cannot be used "
                 + "before it commits (SQLSTATE 55P04): use it in a later migration",
-            at: LintStatement(use, position: position))
+            why: "\(quoted) was added to \(type) by ALTER TYPE … ADD VALUE at line \(statement.line), in the same "
+                + "transaction: PostgreSQL refuses its use before that transaction commits (SQLSTATE 55P04, unsafe use "
+                + "of new value), so the migration fails.",
+            instead: "Keep `ALTER TYPE \(type) ADD VALUE \(quoted)` in this migration and move this statement to a later "
+                + "one (or mark this migration `-- sqlstore:no-transaction`, so the ADD VALUE commits first).",
+            marking: [quoted], at: LintStatement(use, position: position))
     }
 
     /// The value of `ALTER TYPE … ADD VALUE [IF NOT EXISTS] 'value' …` as written between its

@@ -23,11 +23,19 @@ extension ScriptLinter {
         guard let (table, afterTable) = tokens.qualifiedName(at: index) else { return }
         // ON ONLY a partitioned table builds nothing: an invalid index the partitions' indexes attach to.
         let buildsNothing = only && schema.partitionedTables.contains(table)
+        let indexName = name ?? Self.defaultIndexName(tokens, table: table, after: afterTable)
         if concurrently, schema.partitionedTables.contains(table) {
             flag(
                 .concurrentlyOnPartitionedTable,
                 "CREATE INDEX CONCURRENTLY on the partitioned table \(table) fails (SQLSTATE 0A000): create it ON ONLY "
-                    + "\(table), build each partition's index CONCURRENTLY and ATTACH it", at: statement)
+                    + "\(table), build each partition's index CONCURRENTLY and ATTACH it",
+                why: "PostgreSQL 15 refuses CREATE INDEX CONCURRENTLY on the partitioned table \(table) (SQLSTATE "
+                    + "0A000): the migration fails on every attempt.",
+                instead: "`CREATE INDEX IF NOT EXISTS \(indexName) ON ONLY \(table) …` (builds nothing); then, for each "
+                    + "partition p of \(table), in a migration marked `-- sqlstore:no-transaction`, `DROP INDEX "
+                    + "CONCURRENTLY IF EXISTS p_\(indexName); CREATE INDEX CONCURRENTLY p_\(indexName) ON p …`, and `ALTER "
+                    + "INDEX \(indexName) ATTACH PARTITION p_\(indexName)`.",
+                at: statement)
         }
         index = afterTable
         var method = "BTREE"
@@ -44,20 +52,35 @@ extension ScriptLinter {
             flag(
                 .indexWithoutConcurrently,
                 "CREATE INDEX \(label) without CONCURRENTLY blocks all writes to \(table) until the build ends",
-                at: statement)
+                why: "CREATE INDEX holds a SHARE lock on \(table) for the whole build of \(indexName): every INSERT, "
+                    + "UPDATE and DELETE of \(table) waits until the build ends (minutes on a large table), and until "
+                    + "the migration commits.",
+                instead: "In a migration of its own marked `-- sqlstore:no-transaction`: `DROP INDEX CONCURRENTLY IF "
+                    + "EXISTS \(indexName); \(Self.concurrentIndex(statement.source.text, name: name == nil ? indexName : nil))`.",
+                marking: [unique ? "CREATE UNIQUE INDEX" : "CREATE INDEX"], at: statement)
         }
         if concurrently, ifNotExists, let name, !droppedIfExists.contains(name) {
             flag(
                 .concurrentlyIfNotExists,
                 "if a build of \(name) fails it leaves an INVALID index that IF NOT EXISTS then keeps; "
-                    + "DROP INDEX CONCURRENTLY IF EXISTS \(name) first", at: statement)
+                    + "DROP INDEX CONCURRENTLY IF EXISTS \(name) first",
+                why: "A failed or cancelled concurrent build leaves \(name) in the catalog, INVALID: on the retry IF NOT "
+                    + "EXISTS skips the build and the migration succeeds with an index of \(table) the planner never uses"
+                    + (unique ? " and that does not enforce uniqueness of the existing rows." : "."),
+                instead: "`DROP INDEX CONCURRENTLY IF EXISTS \(name);` first, then `CREATE \(unique ? "UNIQUE " : "")INDEX "
+                    + "CONCURRENTLY \(name) ON \(table) …` without IF NOT EXISTS.",
+                marking: ["IF NOT EXISTS"], at: statement)
         }
         if isDown, !ifNotExists, !(name.map(droppedIfExists.contains) ?? false) {
             flag(
                 .nonIdempotentDown,
                 name.map { "CREATE INDEX \($0) fails if it already exists: write CREATE INDEX IF NOT EXISTS" }
                     ?? "an unnamed CREATE INDEX adds one more index each time it runs: name it and use IF NOT EXISTS",
-                at: statement)
+                why: name.map { "If \($0) is still there (the down script ran before, or was fixed by hand), CREATE "
+                    + "INDEX \($0) fails and the rollback with it." }
+                    ?? "Each run of an unnamed CREATE INDEX on \(table) builds one more identical index.",
+                instead: "`CREATE \(unique ? "UNIQUE " : "")INDEX IF NOT EXISTS \(indexName) ON \(table) …`.",
+                marking: [unique ? "CREATE UNIQUE INDEX" : "CREATE INDEX"], at: statement)
         }
         addIndex(
             SchemaModel.Index(
@@ -102,12 +125,21 @@ extension ScriptLinter {
             let relation = cover.columns.count == index.columns.count ? "duplicates" : "is a leading prefix of"
             flag(
                 .duplicateIndex, "index \(index.name) on \(index.table) \(index.columnList) \(relation) \(cover.label)",
-                at: statement)
+                why: "\(index.name) costs disk, cache and a write on every INSERT and UPDATE of \(index.table), and serves "
+                    + "no lookup that \(cover.label) does not already serve.",
+                instead: "Leave \(index.name) out: \(cover.label) serves the same lookups.",
+                marking: [index.name], at: statement)
             return
         }
         for redundant in schema.indexes where redundant.isPlain && index.covers(redundant) {
             let what = index.constraint.map { "this \($0.rawValue) constraint's index" } ?? "index \(index.name)"
-            flag(.duplicateIndex, "\(what) makes \(redundant.label) redundant: drop it", at: statement)
+            flag(
+                .duplicateIndex, "\(what) makes \(redundant.label) redundant: drop it",
+                why: "Once \(what) exists, \(redundant.name) costs disk, cache and a write on every INSERT and UPDATE "
+                    + "of \(redundant.table), and serves no lookup the new one does not.",
+                instead: "Drop it, in a migration marked `-- sqlstore:no-transaction`: `DROP INDEX CONCURRENTLY IF EXISTS "
+                    + "\(redundant.name)`.",
+                at: statement)
         }
     }
 
@@ -120,9 +152,39 @@ extension ScriptLinter {
             let name = tokens.qualifiedName(at: index + 1)?.name
         else { return }
         if kind == "TABLE" && !isExisting(name) { return }
+        let table = kind == "TABLE" ? name : schema.indexes.first { $0.name == name }?.table ?? "its table"
         flag(
             .indexWithoutConcurrently,
             "REINDEX \(kind) \(name) without CONCURRENTLY blocks writes to the table, and reads that use the index, "
-                + "until it ends", at: statement)
+                + "until it ends",
+            why: "REINDEX \(kind) \(name) blocks every INSERT, UPDATE and DELETE of \(table), and every query that "
+                + "would use the index, until the rebuild ends and the migration commits.",
+            instead: "`REINDEX \(kind) CONCURRENTLY \(name)`, in a migration marked `-- sqlstore:no-transaction` (or "
+                + "from maintenance, outside migrations).",
+            marking: ["REINDEX"], at: statement)
+    }
+
+    /// The name PostgreSQL gives an unnamed index: `table_col1_col2_idx` (`_key` for a unique one
+    /// is not used by CREATE INDEX), as the linter can tell it from the column list.
+    static func defaultIndexName(_ tokens: SkeletonTokens, table: String, after start: Int) -> String {
+        var index = start
+        if tokens.isWord(index, "USING") { index += 2 }
+        guard let end = tokens.closingParenthesis(from: index) else { return "\(table)_idx" }
+        let columns = tokens.splitByCommas(index + 1..<end - 1).map { part in
+            part.count >= 1 ? tokens[part.lowerBound]?.identifier ?? "expr" : "expr"
+        }
+        return "\(table)_\(columns.joined(separator: "_"))_idx"
+    }
+
+    /// `sql`, a CREATE INDEX, on one line with CONCURRENTLY after INDEX (and `name`, for an
+    /// unnamed index), without IF NOT EXISTS: the build a no-transaction migration should run.
+    static func concurrentIndex(_ sql: String, name: String?) -> String {
+        let line = compact(sql)
+        guard let match = line.firstMatch(of: /(?i)^(CREATE\s+(?:UNIQUE\s+)?INDEX)(?:\s+IF\s+NOT\s+EXISTS)?\s+/) else {
+            return line
+        }
+        let rest = line[match.range.upperBound...]
+        let named = name.map { "\($0) " } ?? ""
+        return "\(match.1) CONCURRENTLY \(named)\(rest)"
     }
 }

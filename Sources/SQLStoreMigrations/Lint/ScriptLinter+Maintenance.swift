@@ -22,17 +22,29 @@ extension ScriptLinter {
         let tables = relationList(tokens, from: tokens.skipping(["TABLE"], at: 1)).filter(isInUse)
         guard !tables.isEmpty else { return }
         let list = tables.joined(separator: ", ")
+        let first = tables[0]
+        let key = keyColumns(of: first)
+        let instead = "Delete in batches, each its own transaction (a no-transaction migration or a job): `DELETE FROM "
+            + "\(first) WHERE \(key) IN (SELECT \(key) FROM \(first) LIMIT 1000)`, repeated\(tables.count > 1 ? ", for each of \(list)" : "")"
+            + "; if \(list) is truly unused and its rows disposable, acknowledge it."
         if tokens.containsTopLevel(["CASCADE"]) {
             flag(
                 .truncate,
                 "TRUNCATE \(list) CASCADE removes every row of \(list) and of every table with a foreign key to it, "
                     + "recursively, under ACCESS EXCLUSIVE on all of them, blocking their reads and writes until the "
-                    + "migration commits", at: statement)
+                    + "migration commits",
+                why: "TRUNCATE … CASCADE empties \(list) and every table with a foreign key to it, recursively, taking "
+                    + "ACCESS EXCLUSIVE on each: their reads and writes wait until the migration commits, and the "
+                    + "running application loses the rows of tables this statement does not name.",
+                instead: instead, marking: ["CASCADE"], at: statement)
         } else {
             flag(
                 .truncate,
                 "TRUNCATE \(list) removes every row under ACCESS EXCLUSIVE, blocking reads and writes until the "
-                    + "migration commits", at: statement)
+                    + "migration commits",
+                why: "TRUNCATE takes ACCESS EXCLUSIVE on \(list): its reads and writes wait until the migration "
+                    + "commits, and then every row the running application relies on is gone for good.",
+                instead: instead, marking: ["TRUNCATE"], at: statement)
         }
     }
 
@@ -67,7 +79,14 @@ extension ScriptLinter {
         flag(
             .tableRewrite,
             "\(what) rewrites \(target) under ACCESS EXCLUSIVE, blocking reads and writes until it ends",
-            at: statement)
+            why: "\(what) writes a new copy of \(target) and its indexes (a new relfilenode) while holding ACCESS "
+                + "EXCLUSIVE: no reads or writes until it ends, and room for both copies meanwhile.",
+            instead: tables.isEmpty
+                ? "Leave \(what) out of migrations; rebuild bloated tables one at a time with pg_repack (or "
+                    + "pg_squeeze), which takes only brief locks, as maintenance."
+                : "Rebuild \(target) with pg_repack (or pg_squeeze), which takes only brief locks, as maintenance outside "
+                    + "migrations; a plain `VACUUM \(target)` needs no exclusive lock.",
+            marking: [what], at: statement)
     }
 
     /// Lock modes that let ordinary INSERT, UPDATE and DELETE go on.
@@ -88,10 +107,16 @@ extension ScriptLinter {
             mode = words.joined(separator: " ")
         }
         let blocks = mode == "ACCESS EXCLUSIVE" ? "reads and writes" : "writes"
+        let list = tables.joined(separator: ", ")
         flag(
             .lockTable,
-            "LOCK \(tables.joined(separator: ", ")) IN \(mode) MODE blocks \(blocks) until the migration commits",
-            at: statement)
+            "LOCK \(list) IN \(mode) MODE blocks \(blocks) until the migration commits",
+            why: "LOCK \(list) IN \(mode) MODE blocks the \(blocks) of \(list) until the migration commits, and "
+                + "every later query of \(list) queues behind it.",
+            instead: "Drop the LOCK and let each statement take the lock it needs (the runner sets lock_timeout); to "
+                + "keep writers off rows of \(tables[0]) during a backfill, lock them in small batches (`SELECT … FROM "
+                + "\(tables[0]) WHERE … LIMIT 1000 FOR UPDATE`).",
+            marking: ["LOCK TABLE", "LOCK"], at: statement)
     }
 
     mutating func refresh(_ statement: LintStatement) {
@@ -102,6 +127,11 @@ extension ScriptLinter {
         flag(
             .refreshWithoutConcurrently,
             "REFRESH MATERIALIZED VIEW \(name) without CONCURRENTLY takes ACCESS EXCLUSIVE on it: its readers wait "
-                + "until the refresh and the migration end", at: statement)
+                + "until the refresh and the migration end",
+            why: "REFRESH MATERIALIZED VIEW \(name) takes ACCESS EXCLUSIVE on \(name): every query of it waits until "
+                + "the refresh and the migration end.",
+            instead: "Give \(name) a unique index (`CREATE UNIQUE INDEX CONCURRENTLY … ON \(name) (…)`) and run `REFRESH "
+                + "MATERIALIZED VIEW CONCURRENTLY \(name)` from a job or a migration marked `-- sqlstore:no-transaction`.",
+            marking: ["REFRESH MATERIALIZED VIEW"], at: statement)
     }
 }

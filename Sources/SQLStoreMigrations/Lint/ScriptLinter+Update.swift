@@ -20,13 +20,26 @@ extension ScriptLinter {
         if let column = twice.first {
             flag(
                 .updateAssignsTwice,
-                "UPDATE \(table) assigns \(column) twice: PostgreSQL refuses it (SQLSTATE 42601)", at: statement)
+                "UPDATE \(table) assigns \(column) twice: PostgreSQL refuses it (SQLSTATE 42601)",
+                why: "PostgreSQL refuses an UPDATE of \(table) that assigns \(column) twice (SQLSTATE 42601, multiple "
+                    + "assignments to same column): the migration fails.",
+                instead: "Assign \(column) once, combining the two expressions (`SET \(column) = coalesce(…, …)`, or a CASE).",
+                marking: [column, "SET"], at: statement)
         }
         if script.directives.transactional, isExisting(table), !tokens.containsTopLevel(["WHERE"]) {
+            let key = keyColumns(of: table)
+            let set = Self.compact(statement.source.text).firstMatch(of: /(?i)\bSET\b\s+(.*)$/).map { String($0.1) } ?? "…"
             flag(
                 .wholeTableUpdate,
                 "UPDATE of every row of \(table) locks them all until the migration commits; backfill in batches "
-                    + "from a no-transaction migration", at: statement)
+                    + "from a no-transaction migration",
+                why: "UPDATE of every row of \(table) locks each row it writes until the migration commits, so every "
+                    + "write of \(table) by the application waits; and it writes a new version of every row at once "
+                    + "(bloat, WAL, replica lag).",
+                instead: "Backfill in batches from a migration marked `-- sqlstore:no-transaction` (each statement commits "
+                    + "on its own) or a job: `UPDATE \(table) SET \(set) WHERE \(key) IN (SELECT \(key) FROM \(table) WHERE "
+                    + "<not yet done> LIMIT 1000)`, repeated until it updates no row.",
+                marking: ["UPDATE"], at: statement)
         }
     }
 

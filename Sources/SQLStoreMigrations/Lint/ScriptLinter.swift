@@ -25,12 +25,18 @@ struct ScriptLinter {
         self.schema = schema
     }
 
-    mutating func flag(_ rule: LintRule, _ message: String, at statement: LintStatement) {
+    /// Records a finding about `statement`: `message` says what is wrong, `why` and `instead` say
+    /// why it matters and what to write for this statement (the rule's text when nil), and
+    /// `clauses` are the words of the statement text output marks, before the rule's own.
+    mutating func flag(
+        _ rule: LintRule, _ message: String, why: String? = nil, instead: String? = nil,
+        severity: LintSeverity? = nil, marking clauses: [String] = [], at statement: LintStatement
+    ) {
         let (column, excerpt) = statement.position(in: script.sql)
         findings.append(
             LintFinding(
                 rule: rule, file: script.fileName, line: statement.line, column: column, excerpt: excerpt,
-                message: message))
+                message: message, why: why, safeAlternative: instead, severity: severity, clauses: clauses))
     }
 
     mutating func run() {
@@ -41,17 +47,29 @@ struct ScriptLinter {
                 // A leading BEGIN and a trailing COMMIT are a wrapper, which the runner replaces
                 // with its own transaction; only what it would refuse is a finding.
                 guard script.transactionControlOffences.contains(source) else { continue }
+                let words = statement.leadingWords(2)
                 flag(
                     .transactionControl,
-                    "\(statement.leadingWords(2)) in a migration file: the runner provides the transaction, "
-                        + "and refuses files that control it", at: statement)
+                    "\(words) in a migration file: the runner provides the transaction, "
+                        + "and refuses files that control it",
+                    why: "The runner runs \(script.fileName) and the row recording it in one transaction; \(words) "
+                        + "here would commit or open a transaction of its own, so the runner refuses the file before "
+                        + "running any of it.",
+                    instead: "Delete the `\(words)` line: the runner provides the transaction. If \(script.fileName) "
+                        + "must not run in one, make `-- sqlstore:no-transaction` its first line instead.",
+                    marking: [words], at: statement)
                 continue
             }
             if script.directives.transactional, let what = statement.tokens.outsideTransactionOnly {
                 flag(
                     .concurrentlyInTransaction,
                     "\(what) cannot run inside a transaction block, and this migration runs in one; "
-                        + "move it to a migration marked -- sqlstore:no-transaction", at: statement)
+                        + "move it to a migration marked -- sqlstore:no-transaction",
+                    why: "PostgreSQL refuses \(what) inside a transaction block (SQLSTATE 25001), and the runner runs "
+                        + "\(script.fileName) in one, so the migration fails on every attempt.",
+                    instead: "Move `\(Self.compact(statement.source.text))` to a migration of its own whose first line is "
+                        + "`-- sqlstore:no-transaction`.",
+                    marking: [what], at: statement)
             }
             if !isDown { checkIdentifierLengths(statement) }
             switch statement.tokens.word(at: 0) {
@@ -72,7 +90,14 @@ struct ScriptLinter {
             flag(
                 .securityDefinerSearchPath,
                 "SECURITY DEFINER routine \(definer.name) has no SET search_path: callers can make it "
-                    + "resolve names to their own objects and run them with its owner's rights", at: definer.statement)
+                    + "resolve names to their own objects and run them with its owner's rights",
+                why: "\(definer.name) runs with its owner's rights but resolves unqualified names through the caller's "
+                    + "search_path (pg_temp first by default): a caller who can create a table or function of the "
+                    + "same name in a schema on that path has it run as the owner.",
+                instead: "Add `SET search_path = pg_catalog, public, pg_temp` to the definition of \(definer.name) (or, "
+                    + "after it, `ALTER FUNCTION \(definer.name)(…) SET search_path = pg_catalog, public, pg_temp`), "
+                    + "and `REVOKE ALL ON FUNCTION \(definer.name)(…) FROM PUBLIC`.",
+                at: definer.statement)
         }
         if !script.directives.transactional { checkMixedNoTransaction() }
     }
@@ -106,11 +131,20 @@ struct ScriptLinter {
         let known = Set(LintRule.allCases.map(\.rawValue))
         let lines = script.sql.split(separator: "\n", omittingEmptySubsequences: false)
         for name in script.directives.lintIgnores.sorted() where !known.contains(name) {
-            let line = lines.firstIndex { $0.contains("sqlstore:lint-ignore") && $0.contains(name) }.map { $0 + 1 } ?? 1
+            let index = lines.firstIndex { $0.contains("sqlstore:lint-ignore") && $0.contains(name) }
+            let line = index.map { $0 + 1 } ?? 1
+            let excerpt = index.map { String(lines[$0].prefix(160)) } ?? ""
+            let closest = LintRule.allCases.map(\.rawValue).min {
+                Self.editDistance(name, $0) < Self.editDistance(name, $1)
+            }
+            let suggestion = closest.map { " Did you mean `\($0)`?" } ?? ""
             findings.append(
                 LintFinding(
-                    rule: .unknownLintIgnore, file: script.fileName, line: line,
-                    message: "lint-ignore names '\(name)', which is no lint rule"))
+                    rule: .unknownLintIgnore, file: script.fileName, line: line, column: 1, excerpt: excerpt,
+                    message: "lint-ignore names '\(name)', which is no lint rule",
+                    why: "'\(name)' acknowledges nothing: the finding it was meant for still fails lint.",
+                    safeAlternative: "Name a rule that `sqlstore migrate lint --rules` lists.\(suggestion)",
+                    severity: nil, clauses: [name]))
         }
     }
 
@@ -130,11 +164,55 @@ struct ScriptLinter {
             case "ANALYZE", "COMMENT", "REINDEX":
                 continue
             default:
+                let words = statement.leadingWords(3)
                 flag(
                     .mixedNoTransaction,
-                    "\(statement.leadingWords(3)) runs outside a transaction beside other statements: if a later one "
-                        + "fails, this one stays applied", at: statement)
+                    "\(words) runs outside a transaction beside other statements: if a later one "
+                        + "fails, this one stays applied",
+                    why: "\(script.fileName) is a no-transaction migration, so `\(words) …` commits on its own: if a "
+                        + "later statement of the file fails, it stays applied while the migration is recorded as "
+                        + "failed, and a retry meets what it already did.",
+                    instead: "Move `\(words) …` to a transactional migration before or after this one, and keep "
+                        + "\(script.fileName) to its concurrent index builds, each after its "
+                        + "`DROP INDEX CONCURRENTLY IF EXISTS`.",
+                    marking: [words], at: statement)
             }
         }
+    }
+
+    // MARK: Text for findings
+
+    /// A statement on one line, for quoting it in a finding: spaces collapsed, at most 200 characters.
+    static func compact(_ sql: String) -> String {
+        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            String(line.firstRange(of: "--").map { line[..<$0.lowerBound] } ?? line)
+        }
+        let uncommented: String = lines.joined(separator: " ")
+        let words: String = uncommented.split(whereSeparator: \.isWhitespace).map(String.init).joined(separator: " ")
+        let trimmed = words.hasSuffix(";") ? String(words.dropLast()) : words
+        return trimmed.count > 200 ? String(trimmed.prefix(199)) + "…" : trimmed
+    }
+
+    /// Levenshtein distance, for suggesting the rule a misspelt lint-ignore meant.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = Swift.min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    /// The columns of `table`'s primary key as the migrations declared it, for batched
+    /// statements in suggestions (`id` when the linter does not know it).
+    func keyColumns(of table: String) -> String {
+        let key = schema.indexes.first { $0.table == table && $0.constraint == .primaryKey }
+        guard let columns = key?.columns.compactMap({ $0?.name }), !columns.isEmpty else { return "id" }
+        return columns.count == 1 ? columns[0] : "(\(columns.joined(separator: ", ")))"
     }
 }
