@@ -81,8 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
     var auth: AuthSwitch?
     @Option(name: .customLong("token-cache-ttl"), help: "How long a verified token is trusted without asking the database, so how long a revoked one may still work (env SQLSTORE_TOKEN_CACHE_TTL, default 10s).")
     var tokenCacheTTL: GoDuration?
-    @Option(help: "Requests per second per token, or per address without one: RATE or RATE/BURST, 0 is off (env SQLSTORE_RATE_LIMIT, default 10000/20000).")
+    @Option(help: "Requests per second per customer token, or per address for requests without a valid token: RATE or RATE/BURST, 0 is off (env SQLSTORE_RATE_LIMIT, default 100/200).")
     var rateLimit: String?
+    @Option(help: "The same per admin token, and per address while auth is off (env SQLSTORE_ADMIN_RATE_LIMIT, default 10000/20000).")
+    var adminRateLimit: String?
 
     /// The configuration read once: defaults, then the environment, then these flags.
     func configuration() throws -> Configuration {
@@ -101,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let auth { configuration.auth.enabled = auth == .on }
         if let tokenCacheTTL { configuration.auth.tokenCacheTTL = tokenCacheTTL.value }
         if let rateLimit { configuration.auth.rateLimit = try RateLimit(rateLimit, setting: "--rate-limit") }
+        if let adminRateLimit { configuration.auth.adminRateLimit = try RateLimit(adminRateLimit, setting: "--admin-rate-limit") }
         return configuration
     }
 
