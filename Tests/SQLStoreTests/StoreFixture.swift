@@ -5,9 +5,21 @@ import SQLStore
 import SQLStoreMigrations
 import TestSupport
 
+extension RetryPolicy {
+    /// For tests of behaviour under concurrency, not of time bounds: CI runs the suites in
+    /// parallel on two loaded cores, where 150 concurrent orders missed the default 10 s deadline
+    /// and a serialization retry the default 5 s budget. Tests of deadlines pass their own.
+    static var patient: RetryPolicy {
+        var retry = RetryPolicy()
+        retry.deadline = .seconds(60)
+        retry.budget = .seconds(45)
+        return retry
+    }
+}
+
 /// A fresh, migrated database with a running pool and a store on it.
 func withStore<Result: Sendable>(
-    maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .init(),
+    maxConnections: Int = 20, warmConnections: Int = 1, retry: RetryPolicy = .patient,
     connectionMaxLifetime: Duration? = nil, maxOrderConnections: Int? = nil, lockTimeout: Duration? = nil,
     _ body: (OrderStore, TestDatabase) async throws -> Result
 ) async throws -> Result {
