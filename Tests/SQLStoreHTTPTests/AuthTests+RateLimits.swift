@@ -44,4 +44,21 @@ extension AuthTests {
             #expect(unknown.statuses.contains(429))
         }
     }
+
+    @Test("serve --admin-rate-limit holds admin tokens to its limit, and customers keep theirs")
+    func adminRateLimitFlag() async throws {
+        try await Self.withWorld(arguments: ["--admin-rate-limit", "5/5", "--rate-limit", "1000/1000"]) { world in
+            var statuses: [Int] = []
+            let started = ContinuousClock.now
+            for _ in 0..<30 {
+                statuses.append(try await world.server.request("GET", "/products/\(world.product)", as: .admin).status)
+            }
+            let seconds = Double((ContinuousClock.now - started).components.seconds)
+            #expect(Set(statuses).isSubset(of: [200, 429]), "\(statuses)")
+            #expect(statuses.contains(429), "\(statuses)")
+            #expect(Double(statuses.filter { $0 == 200 }.count) <= 5 + 5 * (seconds + 1) + 1, "\(statuses)")
+            // A customer token takes from its own bucket, not the admins'.
+            #expect(try await world.server.request("GET", "/products/\(world.product)", as: world.credential(.stranger)).status == 200)
+        }
+    }
 }

@@ -133,4 +133,17 @@ struct ServeCommandTests {
             }
         }
     }
+
+    @Test("a flag's value that cannot be used is refused, naming the flag")
+    func refusesBadFlags() async throws {
+        try await TestDatabase.withMigrated { database in
+            for (flag, value) in [("--conn-max-idle-time", "0s"), ("--admin-rate-limit", "fast"), ("--rate-limit", "0/0")] {
+                let process = try ChildProcess(
+                    try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString, flag, value],
+                    environment: ["SQLSTORE_CURSOR_SECRET": ServerProcess.cursorSecret])
+                #expect(try await process.wait() == 1)
+                #expect(process.output.contains("error: \(flag):"), "\(flag) \(value): \(process.output)")
+            }
+        }
+    }
 }

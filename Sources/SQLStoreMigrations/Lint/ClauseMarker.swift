@@ -47,10 +47,6 @@ struct ClauseMarker {
         return nil
     }
 
-    private static func isWordCharacter(_ character: Character) -> Bool {
-        character == "_" || character == "$" || character.isLetter || character.isNumber
-    }
-
     private static func tokenize(_ characters: [Character]) -> [Token] {
         var tokens: [Token] = []
         var index = 0
@@ -68,42 +64,20 @@ struct ClauseMarker {
                 while index < count, !(characters[index] == "*" && at(index + 1) == "/") { index += 1 }
                 index = min(index + 2, count)
             } else if character == "'" {
-                // A string, with '' inside it; E'…' strings are lexed the same, close enough for one line.
-                index += 1
-                while index < count {
-                    if characters[index] == "'" {
-                        if at(index + 1) == "'" {
-                            index += 2
-                            continue
-                        }
-                        index += 1
-                        break
-                    }
-                    index += 1
-                }
+                // A string; E'…' strings are lexed the same, close enough for one line.
+                index = SourceText.endOfQuoted(characters, openingAt: index)
                 tokens.append(Token(kind: .literal, text: String(characters[start..<index]), start: start, end: index))
             } else if character == "\"" {
                 // A quoted identifier: never a keyword, so never part of a clause.
-                index += 1
-                while index < count {
-                    if characters[index] == "\"" {
-                        if at(index + 1) == "\"" {
-                            index += 2
-                            continue
-                        }
-                        index += 1
-                        break
-                    }
-                    index += 1
-                }
+                index = SourceText.endOfQuoted(characters, openingAt: index)
             } else if character == "$", let tagEnd = dollarTagEnd(characters, from: index) {
                 // A dollar-quoted body: skip to its closing tag, or to the end of the line.
                 let tag = characters[index..<tagEnd]
                 index = tagEnd
                 while index < count, !characters[index...].starts(with: tag) { index += 1 }
                 index = min(index + tag.count, count)
-            } else if isWordCharacter(character) {
-                while index < count, isWordCharacter(characters[index]) { index += 1 }
+            } else if SourceText.isWordCharacter(character) {
+                while index < count, SourceText.isWordCharacter(characters[index]) { index += 1 }
                 tokens.append(
                     Token(kind: .word, text: String(characters[start..<index]).uppercased(), start: start, end: index))
             } else {

@@ -201,18 +201,7 @@ extension ScriptLinter {
             let character = source[index]
             if character == "'" || character == "\"" {
                 // A string or quoted identifier, copied whole ('' and "" inside it included).
-                var close = index + 1
-                while close < source.count {
-                    if source[close] == character {
-                        if close + 1 < source.count, source[close + 1] == character {
-                            close += 2
-                            continue
-                        }
-                        break
-                    }
-                    close += 1
-                }
-                let stop = min(close + 1, source.count)
+                let stop = SourceText.endOfQuoted(source, openingAt: index)
                 expression += String(source[index..<stop])
                 index = stop
                 continue
@@ -224,9 +213,9 @@ extension ScriptLinter {
                 depth -= 1
             }
             if depth == 0, character == "," || character == ";" { break }
-            if depth == 0, character.isLetter, index == 0 || !Self.isWordCharacter(source[index - 1]) {
+            if depth == 0, character.isLetter, index == 0 || !SourceText.isWordCharacter(source[index - 1]) {
                 var wordEnd = index
-                while wordEnd < source.count, Self.isWordCharacter(source[wordEnd]) { wordEnd += 1 }
+                while wordEnd < source.count, SourceText.isWordCharacter(source[wordEnd]) { wordEnd += 1 }
                 if Self.defaultEndWords.contains(String(source[index..<wordEnd]).uppercased()) { break }
             }
             expression.append(character)
@@ -234,10 +223,6 @@ extension ScriptLinter {
         }
         let trimmed = expression.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return trimmed.isEmpty ? skeleton : trimmed
-    }
-
-    static func isWordCharacter(_ character: Character) -> Bool {
-        character == "_" || character == "$" || character.isLetter || character.isNumber
     }
 
     /// Where `keyword` starts as a whole word in `source`, outside strings, quoted identifiers
@@ -249,27 +234,16 @@ extension ScriptLinter {
         while index < source.count {
             let character = source[index]
             if character == "'" || character == "\"" {
-                index += 1
-                while index < source.count {
-                    if source[index] == character {
-                        if index + 1 < source.count, source[index + 1] == character {
-                            index += 2
-                            continue
-                        }
-                        break
-                    }
-                    index += 1
-                }
-                index += 1
+                index = SourceText.endOfQuoted(source, openingAt: index)
             } else if character == "-", index + 1 < source.count, source[index + 1] == "-" {
                 while index < source.count, source[index] != "\n" { index += 1 }
             } else if character == "/", index + 1 < source.count, source[index + 1] == "*" {
                 index += 2
                 while index + 1 < source.count, !(source[index] == "*" && source[index + 1] == "/") { index += 1 }
                 index += 2
-            } else if isWordCharacter(character) {
+            } else if SourceText.isWordCharacter(character) {
                 var end = index
-                while end < source.count, isWordCharacter(source[end]) { end += 1 }
+                while end < source.count, SourceText.isWordCharacter(source[end]) { end += 1 }
                 if end - index == wanted.count, String(source[index..<end]).uppercased() == wanted {
                     starts.append(index)
                 }
