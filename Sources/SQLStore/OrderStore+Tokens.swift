@@ -47,10 +47,7 @@ public enum TokenSecret {
     public static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let base64url = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        return prefix + base64url
+        return prefix + Base64URL.encode(bytes)
     }
 
     /// Whether `text` has the shape of a secret (`sqls_` and 43 base64url characters); anything

@@ -14,16 +14,11 @@ struct PageCursor: Equatable {
     static let tagLength = 16
 
     func encode(scope: String, key: SymmetricKey) -> String {
-        var payload = Data()
+        var payload: [UInt8] = []
+        payload.reserveCapacity(16 + Self.tagLength)
         withUnsafeBytes(of: createdAtMicros.bigEndian) { payload.append(contentsOf: $0) }
         withUnsafeBytes(of: id.bigEndian) { payload.append(contentsOf: $0) }
-        return Self.base64url(payload + Self.tag(payload, scope: scope, key: key))
-    }
-
-    private static func base64url(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(payload + Self.tag(payload, scope: scope, key: key))
     }
 
     init(createdAtMicros: Int64, id: Int64) {
@@ -33,28 +28,26 @@ struct PageCursor: Equatable {
 
     init(decoding text: String, scope: String, key: SymmetricKey) throws {
         let invalid = StoreError.invalidCursor
-        guard text.count <= 64, text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        // One spelling per cursor (Base64URL.decode): no edited cursor is accepted because it
+        // happens to decode to the same bytes.
+        guard text.utf8.count <= 64, let data = Base64URL.decode(text[...]), data.count == 16 + Self.tagLength
         else { throw invalid }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        // One spelling per cursor: the last character's unused low bits must be zero, so that no
-        // edited cursor is accepted because it happens to decode to the same bytes.
-        guard let data = Data(base64Encoded: base64), data.count == 16 + Self.tagLength, Self.base64url(data) == text
-        else { throw invalid }
-        let payload = data.prefix(16)
-        let expected = [UInt8](Self.tag(Data(payload), scope: scope, key: key))
-        let given = [UInt8](data.suffix(Self.tagLength))
+        let payload = data[0..<16]
+        let expected = Self.tag(payload, scope: scope, key: key)
+        let given = data[16...]
         // Constant time: how much of a forged tag matched must not show in the timing.
         guard zip(expected, given).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { throw invalid }
-        let bytes = [UInt8](payload)
         func int64(_ range: Range<Int>) -> Int64 {
-            bytes[range].reduce(Int64(0)) { ($0 << 8) | Int64($1) }
+            data[range].reduce(Int64(0)) { ($0 << 8) | Int64($1) }
         }
         self.init(createdAtMicros: int64(0..<8), id: int64(8..<16))
         guard id > 0 else { throw invalid }
     }
 
-    private static func tag(_ payload: Data, scope: String, key: SymmetricKey) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(scope.utf8) + payload, using: key)).prefix(tagLength)
+    private static func tag(_ payload: some DataProtocol, scope: String, key: SymmetricKey) -> [UInt8] {
+        var hmac = HMAC<SHA256>(key: key)
+        hmac.update(data: Array(scope.utf8))
+        hmac.update(data: payload)
+        return Array(hmac.finalize().prefix(tagLength))
     }
 }
