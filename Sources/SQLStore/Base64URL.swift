@@ -27,7 +27,7 @@ enum Base64URL {
     /// The bytes `text` spells, or nil unless it is base64url without padding in its one
     /// canonical spelling: any other character, a length no byte string has, or unused low bits
     /// that are not zero (which would let several texts stand for the same bytes).
-    static func decode(_ text: Substring) -> [UInt8]? {
+    static func decode(_ text: some StringProtocol) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count * 3 / 4)
         var bits: UInt32 = 0
@@ -44,6 +44,11 @@ enum Base64URL {
         }
         guard pending < 6, bits == 0 else { return nil }
         return bytes
+    }
+
+    /// Whether `character` is one of the 64 characters of the alphabet.
+    static func isDigit(_ character: UInt8) -> Bool {
+        value(of: character) != nil
     }
 
     private static func value(of character: UInt8) -> UInt32? {

@@ -54,10 +54,7 @@ public enum TokenSecret {
     /// else cannot be a token and needs no look-up.
     public static func isWellFormed(_ text: Substring) -> Bool {
         guard text.utf8.count == prefix.utf8.count + 43, text.hasPrefix(prefix) else { return false }
-        return text.utf8.dropFirst(prefix.utf8.count).allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F
-        }
+        return text.utf8.dropFirst(prefix.utf8.count).allSatisfy(Base64URL.isDigit)
     }
 
     /// The SHA-256 the database keeps instead of the secret: random 256-bit secrets need no salt

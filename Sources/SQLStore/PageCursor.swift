@@ -30,7 +30,7 @@ struct PageCursor: Equatable {
         let invalid = StoreError.invalidCursor
         // One spelling per cursor (Base64URL.decode): no edited cursor is accepted because it
         // happens to decode to the same bytes.
-        guard text.utf8.count <= 64, let data = Base64URL.decode(text[...]), data.count == 16 + Self.tagLength
+        guard text.utf8.count <= 64, let data = Base64URL.decode(text), data.count == 16 + Self.tagLength
         else { throw invalid }
         let payload = data[0..<16]
         let expected = Self.tag(payload, scope: scope, key: key)
