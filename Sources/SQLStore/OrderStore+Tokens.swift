@@ -65,10 +65,15 @@ public enum TokenSecret {
 }
 
 extension OrderStore {
+    /// The longest a token may live: 10 years. A token that should never expire is made without
+    /// a lifetime; a lifetime longer than this is more likely a mistake in its unit.
+    public static let maximumTokenLifetime = Duration.seconds(10 * 365 * 86_400)
+
     /// Creates a token. A customer token needs `userId` of an existing user; an admin token has none.
     ///
     /// - Throws: ``StoreError/notFound(resource:id:)`` for a missing user,
-    ///   ``StoreError/invalidInput(field:reason:)`` for a bad name, lifetime or role/user pair.
+    ///   ``StoreError/invalidInput(field:reason:)`` for a bad name, a lifetime outside 1 s to
+    ///   ``maximumTokenLifetime``, or a bad role/user pair.
     public func createToken(role: TokenRole, userId: Int64?, name: String, expiresIn: Duration?) async throws -> IssuedToken {
         let name = try Validate.text(name, field: "name", maxLength: 100)
         guard (role == .customer) == (userId != nil) else {
@@ -76,7 +81,10 @@ extension OrderStore {
         }
         var seconds: Int64?
         if let expiresIn {
-            guard expiresIn > .zero else { throw StoreError.invalidInput(field: "expires_in", reason: "must be positive") }
+            guard expiresIn > .zero, expiresIn <= Self.maximumTokenLifetime else {
+                throw StoreError.invalidInput(
+                    field: "expires_in", reason: "must be 1 to \(Self.maximumTokenLifetime.components.seconds) seconds (10 years)")
+            }
             seconds = expiresIn.components.seconds
         }
         let secret = TokenSecret.generate()
@@ -97,10 +105,17 @@ extension OrderStore {
     /// it is revoked or expired, or its role is not one this code knows (it fails closed: a
     /// role added to the table later is refused, not decoded as something else). One statement,
     /// one round trip.
+    ///
+    /// `last_used_at` is bookkeeping, so its commit is asynchronous (`synchronous_commit` off for
+    /// this transaction only): verifying a token never waits for a WAL flush or for a synchronous
+    /// standby, which would make every request wait on the write path's durability, and a request
+    /// stuck there would hold the token's row against every other request of that token. A crash
+    /// can lose the last fraction of a second of `last_used_at`, and nothing else.
     public func verifyToken(hash: Data) async throws -> APIToken? {
         try await row(
             """
             UPDATE api_tokens SET last_used_at = now()
+            FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit
             WHERE token_hash = \(hash) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
               AND role = ANY(\(TokenRole.allCases.map(\.rawValue)))
             RETURNING \(unescaped: APIToken.columns)

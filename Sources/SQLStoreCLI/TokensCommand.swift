@@ -25,7 +25,8 @@ struct TokensCommand: AsyncParsableCommand {
         @Option(help: "admin (everything) or customer (one user's; needs --user).") var role: TokenRole?
         @Option(help: "The user a customer token is bound to (implies --role customer).") var user: Int64?
         @Option(help: "A name to recognise the token by in `tokens list`.") var name: String?
-        @Option(help: "Expire after this long: 90d, 12h, 30m (default: never).") var expires: TokenLifetime?
+        @Option(help: "Expire after this long, at most 10 years: 90d, 12h, 30m (default: never).")
+        var expires: TokenLifetime?
 
         func run() async throws {
             try await reportingFailures {
@@ -133,18 +134,20 @@ struct TokensCommand: AsyncParsableCommand {
     }
 }
 
-/// `90d`, `12h`, `30m`, `45s`, or any Go-style duration.
+/// `90d`, `12h`, `30m`, `45s`, or any Go-style duration, up to ``OrderStore/maximumTokenLifetime``.
 struct TokenLifetime: ExpressibleByArgument, Sendable {
     let value: Duration
 
     init?(argument: String) {
-        if argument.hasSuffix("d"), let days = Int64(argument.dropLast()), days > 0 {
-            value = .seconds(days * 86_400)
-        } else if let value = Duration(goStyle: argument), value > .zero {
-            self.value = value
+        let parsed: Duration?
+        if argument.hasSuffix("d"), let days = Int64(argument.dropLast()) {
+            let (seconds, overflow) = days.multipliedReportingOverflow(by: 86_400)
+            parsed = overflow ? nil : .seconds(seconds)
         } else {
-            return nil
+            parsed = Duration(goStyle: argument)
         }
+        guard let parsed, parsed > .zero, parsed <= OrderStore.maximumTokenLifetime else { return nil }
+        value = parsed
     }
 }
 

@@ -49,9 +49,10 @@ final class TokenCache: Sendable {
     /// token revoked through this instance meanwhile is not cached.
     func insert(_ caller: Caller, secret: Substring, expiresAt: Date?, now: NIODeadline = .now()) {
         var until = now + ttl
-        if let expiresAt {
-            let left = expiresAt.timeIntervalSinceNow
-            until = min(until, now + .nanoseconds(Int64(max(0, left) * 1e9)))
+        // Compared in seconds before converting: a token that expires centuries from now (made
+        // by SQL, or before lifetimes were capped) must not overflow the nanoseconds.
+        if let expiresAt, case let left = max(0, expiresAt.timeIntervalSinceNow), left < Double(ttl.nanoseconds) / 1e9 {
+            until = now + .nanoseconds(Int64(left * 1e9))
         }
         let key = Self.key(secret)
         let entry = Entry(secret: Array(secret.utf8), caller: caller, until: until)
