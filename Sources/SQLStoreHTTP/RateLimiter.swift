@@ -53,7 +53,7 @@ final class RateLimiter: Sendable {
                 return nil
             }
             state.buckets[key] = bucket
-            return max(1, Int(((1 - bucket.tokens) / limit.rate).rounded(.up)))
+            return retryAfter(tokens: bucket.tokens)
         }
     }
 
@@ -65,8 +65,14 @@ final class RateLimiter: Sendable {
         return state.withLock { state in
             guard let bucket = state.buckets[key] else { return nil }
             let tokens = refilled(bucket, now: max(bucket.updated, now))
-            return tokens >= 1 ? nil : max(1, Int(((1 - tokens) / limit.rate).rounded(.up)))
+            return tokens >= 1 ? nil : retryAfter(tokens: tokens)
         }
+    }
+
+    /// Whole seconds until a bucket holding `tokens` (< 1) has one, at least 1. Capped at a day,
+    /// which a rate as slow as `1e-20` would otherwise overflow.
+    private func retryAfter(tokens: Double) -> Int {
+        Int(max(1, min(((1 - tokens) / limit.rate).rounded(.up), 86_400)))
     }
 
     private func refilled(_ bucket: Bucket, now: NIODeadline) -> Double {

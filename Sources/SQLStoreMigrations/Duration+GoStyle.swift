@@ -11,7 +11,7 @@ extension Duration {
             self = .zero
             return
         }
-        var total = Duration.zero
+        var nanoseconds: Int64 = 0
         var rest = Substring(text)
         guard !rest.isEmpty else { return nil }
         while !rest.isEmpty {
@@ -29,9 +29,13 @@ extension Duration {
             case "h": scale = 3600
             default: return nil
             }
-            total += .nanoseconds(Int64((amount * scale * 1e9).rounded()))
+            // Beyond about 292 years the nanoseconds overflow: refused, like any unreadable text.
+            guard let part = Int64(exactly: (amount * scale * 1e9).rounded()),
+                case let (sum, overflow) = nanoseconds.addingReportingOverflow(part), !overflow
+            else { return nil }
+            nanoseconds = sum
         }
-        self = total
+        self = .nanoseconds(nanoseconds)
     }
 
     /// Whole milliseconds, rounded up so that a positive duration never becomes 0 (which

@@ -120,12 +120,15 @@ public struct MigrationDirectives: Sendable, Hashable {
             let comment = line.dropFirst(2).trimmingCharacters(in: .whitespaces)
             guard comment.hasPrefix("sqlstore:") else { continue }
             let directive = comment.dropFirst("sqlstore:".count)
-            let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            let key = parts[0]
-            let value = parts.count > 1 ? parts[1] : nil
+            let parts = directive.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
             func fail(_ message: String) -> MigrationSourceError {
                 MigrationSourceError(file: fileName, line: index + 1, message: message)
             }
+            guard let key = parts.first, !key.isEmpty else {
+                throw fail("directive 'sqlstore:' names nothing; write e.g. 'sqlstore:no-transaction' or 'sqlstore:lock-timeout=5s'")
+            }
+            let value = parts.count > 1 ? parts[1] : nil
             func duration() throws -> Duration {
                 guard let value, let parsed = Duration(goStyle: value) else {
                     throw fail("directive 'sqlstore:\(key)' needs a duration such as 500ms, 5s or 5m")

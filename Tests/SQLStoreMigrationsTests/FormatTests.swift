@@ -115,6 +115,18 @@ struct FormatTests {
         #expect(error?.problems.count == 3)
     }
 
+    @Test(
+        "a directive with no name, an empty value or a duration beyond 292 years is refused with file and line, never a crash",
+        arguments: [
+            "-- sqlstore:\nSELECT 1;", "-- sqlstore:=5s\nSELECT 1;", "-- sqlstore:no-transaction=\nSELECT 1;",
+            "-- sqlstore:lock-timeout=\nSELECT 1;", "-- sqlstore:lock-timeout=99999999999h\nSELECT 1;",
+        ])
+    func malformedDirective(text: String) throws {
+        let folder = try MigrationFolder(["001_first.up.sql": text])
+        let error = #expect(throws: (any Error).self) { try folder.migrations() }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("001_first.up.sql:1"), "\(String(describing: error))")
+    }
+
     @Test("psql-only syntax is refused up front with file and line, every use in one run")
     func psqlOnlySyntax() throws {
         let folder = try MigrationFolder([
