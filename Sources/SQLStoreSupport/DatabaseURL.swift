@@ -60,16 +60,20 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             self.port = components.port ?? 5432
         }
-        guard let user = components.user, !user.isEmpty else {
+        // Decoded exactly once, from the encoded parts (`user`, `password` and `path` are decoded
+        // already): a password that is literally `ab%41`, written `ab%2541`, stays `ab%41`.
+        func decoded(_ text: String) -> String { text.removingPercentEncoding ?? text }
+        guard let user = components.percentEncodedUser.map(decoded), !user.isEmpty else {
             throw DatabaseURLError("the database URL names no user (postgres://USER@host/database)")
         }
-        self.username = user.removingPercentEncoding ?? user
-        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        guard !path.isEmpty else {
+        self.username = user
+        self.password = components.percentEncodedPassword.map(decoded)
+        let path = components.percentEncodedPath
+        let database = decoded(path.hasPrefix("/") ? String(path.dropFirst()) : path)
+        guard !database.isEmpty else {
             throw DatabaseURLError("the database URL names no database (postgres://user@host/DATABASE)")
         }
-        self.database = path.removingPercentEncoding ?? path
+        self.database = database
         if let mode = query["sslmode"] {
             guard let parsed = SSLMode(rawValue: mode) else {
                 throw DatabaseURLError(
