@@ -32,8 +32,11 @@ struct AuthMiddleware: RouterMiddleware {
         adminLimiter = RateLimiter(limit: settings.adminRateLimit)
     }
 
+    /// Exactly these paths: anything else under `/health/` is as private as any unknown path.
+    static let publicPaths: Set<String> = ["/health/live", "/health/ready", "/metrics", "/openapi.yaml"]
+
     static func isPublic(_ path: String) -> Bool {
-        path.hasPrefix("/health/") || path == "/metrics" || path == "/openapi.yaml"
+        publicPaths.contains(path)
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

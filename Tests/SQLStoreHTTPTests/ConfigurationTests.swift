@@ -65,6 +65,8 @@ struct ConfigurationTests {
             ("DATABASE_MAX_IDLE_CONNS", "many"), ("DATABASE_MAX_ORDER_CONNS", "0"), ("DATABASE_CONN_MAX_LIFETIME", "5 minutes"),
             ("DATABASE_CONN_MAX_IDLE_TIME", "0"), ("SERVER_PORT", "70000"),
             ("SERVER_READ_TIMEOUT", "0"), ("SERVER_WRITE_TIMEOUT", "-1s"), ("SQLSTORE_CURSOR_SECRET", "short"),
+            // Beyond Int64 nanoseconds (about 292 years).
+            ("SERVER_READ_TIMEOUT", "3000000h"), ("SQLSTORE_TOKEN_CACHE_TTL", "9999999999s"),
             ("LOG_LEVEL", "loud"),
         ])
     func refusesUnusableValues(name: String, value: String) {
@@ -83,6 +85,17 @@ struct ConfigurationTests {
         let secret = try CursorSecret(String(repeating: "s3cr3t", count: 6))
         #expect(!"\(secret)".contains("s3cr3t"))
         #expect(!String(reflecting: secret).contains("s3cr3t"))
+    }
+
+    @Test("a database URL's user, password and database are percent-decoded once, and urlString spells them back")
+    func databaseURLDecodesOnce() throws {
+        let url = try DatabaseURL("postgres://shop%40eu:ab%2541%3A%2F@db.internal:6432/orders%2541?sslmode=disable")
+        #expect(url.username == "shop@eu")
+        #expect(url.password == "ab%41:/")
+        #expect(url.database == "orders%41")
+        #expect(url.host == "db.internal" && url.port == 6432)
+        #expect(try DatabaseURL(url.urlString) == url)
+        #expect(!url.description.contains("ab%"), "the password stays masked")
     }
 
     @Test("behind PgBouncer the startup packet carries only application_name, which PgBouncer tracks")

@@ -70,6 +70,21 @@ struct HostileInputTests {
         }
     }
 
+    @Test("an order whose total reaches 100000000 is a 422 naming amount, and takes no stock")
+    func orderTotalBeyondItsColumn() async throws {
+        try await TestApplication.run { app in
+            let user = try await app.createUser()
+            let dear = try await app.createProduct("DEAR", price: "99999999.99", stock: 5)
+            let reply = try await app.placeOrder(userId: user.id, [(dear.id, 2)])
+            #expect(reply.status == .unprocessableContent)
+            let body = try reply.decode(ErrorBody.self)
+            #expect(body.code == "invalid_input" && body.details.field == "amount", "\(body)")
+            #expect(try await app.database.scalar("SELECT stock_quantity FROM products WHERE id = \(dear.id)", as: Int.self) == 5)
+            #expect(try await app.database.scalar("SELECT count(*) FROM orders", as: Int.self) == 0)
+            #expect(try await app.placeOrder(userId: user.id, [(dear.id, 1)]).status == .created, "one still fits")
+        }
+    }
+
     @Test("numbers out of range are refused with a 4xx naming the field, never a 500")
     func outOfRangeNumbers() async throws {
         try await TestApplication.run { app in

@@ -156,10 +156,12 @@ extension StoreError {
         // (terminated, shutting down, starting up), system error. None is the request's fault.
         case let state? where ["08", "53", "57", "58"].contains(state.prefix(2)):
             return StoreError.unavailable(reason: "PostgreSQL is not accepting work")
-        // Validation catches these first; the fallbacks cannot know which field was at fault.
-        case "22003": return StoreError.invalidInput(field: "request", reason: "a number is out of range")
-        case "22001": return StoreError.invalidInput(field: "request", reason: "a value is too long")
-        case "22021", "22P05": return StoreError.invalidInput(field: "request", reason: "contains characters PostgreSQL cannot store")
+        // Validation catches these first, except an order's total beyond NUMERIC(10,2). The
+        // statement cannot say which field was at fault, so the API names the kind of value
+        // (openapi.yaml, FieldDetails): `amount` for a number, `text` for a string.
+        case "22003": return StoreError.invalidInput(field: "amount", reason: "a number is out of range")
+        case "22001": return StoreError.invalidInput(field: "text", reason: "a value is too long")
+        case "22021", "22P05": return StoreError.invalidInput(field: "text", reason: "contains characters PostgreSQL cannot store")
         case "SQ403": return ConstraintViolation.notAMember
         default: break
         }
