@@ -87,6 +87,7 @@ extension ScriptLinter {
                 name = tokens[index + 1]?.identifier
                 index += 2
             }
+            guard index < range.upperBound else { return }
             switch tokens.word(at: index) {
             case "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE":
                 addConstraint(statement, index..<range.upperBound, table: table, name: name)

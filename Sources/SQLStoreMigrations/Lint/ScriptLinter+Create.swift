@@ -114,6 +114,8 @@ extension ScriptLinter {
             constraintName = tokens[index + 1]?.identifier
             index += 2
         }
+        // `CONSTRAINT` with no name or nothing after it: not an element this can read.
+        guard index < range.upperBound else { return }
         switch tokens.word(at: index) {
         case "PRIMARY", "UNIQUE", "CHECK":
             tableConstraint(statement, index..<range.upperBound, table: table, name: constraintName, notValid: false)
@@ -140,7 +142,8 @@ extension ScriptLinter {
         var typeEnd = range.lowerBound
         while typeEnd < range.upperBound, !(tokens.word(at: typeEnd).map(Self.columnConstraintWords.contains) ?? false)
         {
-            if let close = tokens.closingParenthesis(from: typeEnd) { typeEnd = close } else { typeEnd += 1 }
+            // A parenthesis closing past the element (a stray `)` in the script) ends it there.
+            if let close = tokens.closingParenthesis(from: typeEnd) { typeEnd = min(close, range.upperBound) } else { typeEnd += 1 }
         }
         let type = tokens.typeName(range.lowerBound..<typeEnd)
         schema.columnTypes[table, default: [:]][column] = type
