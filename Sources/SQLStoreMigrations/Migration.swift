@@ -114,7 +114,7 @@ public struct MigrationDirectives: Sendable, Hashable {
     public init() {}
 
     init(parsing sql: String, fileName: String) throws {
-        for (index, rawLine) in sql.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in sql.sourceLines.enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix("--") else { continue }
             let comment = line.dropFirst(2).trimmingCharacters(in: .whitespaces)

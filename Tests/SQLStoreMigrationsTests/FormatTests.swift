@@ -127,6 +127,53 @@ struct FormatTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("001_first.up.sql:1"), "\(String(describing: error))")
     }
 
+    @Test("files saved with Windows line ends (CRLF) read like any other: directives, goose sections and sqitch plans")
+    func windowsLineEnds() throws {
+        let sqlstore = try MigrationFolder([
+            "001_index.up.sql": "-- builds an index\r\n-- sqlstore:no-transaction\r\n-- sqlstore:lock-timeout=2s\r\nCREATE INDEX CONCURRENTLY i ON t (a);\r\n"
+        ])
+        let index = try #require(try sqlstore.migrations().first)
+        #expect(index.up.directives.transactional == false)
+        #expect(index.up.directives.lockTimeout == .seconds(2))
+
+        let goose = try MigrationFolder([
+            "00001_accounts.sql": "-- +goose Up\r\nCREATE TABLE accounts (id BIGINT PRIMARY KEY);\r\n\r\n-- +goose Down\r\nDROP TABLE accounts;\r\n"
+        ])
+        let accounts = try #require(try goose.migrations().first)
+        #expect(accounts.up.body.map(\.text) == ["CREATE TABLE accounts (id BIGINT PRIMARY KEY)"])
+        #expect(accounts.down?.body.map(\.text) == ["DROP TABLE accounts"])
+        #expect(accounts.down?.body.first?.line == 5, "line numbers are the file's")
+
+        let sqitch = try MigrationFolder([
+            "sqitch.plan": "%syntax-version=1.0.0\r\n%project=shop\r\n\r\naccounts 2026-01-01T00:00:00Z A <a@example.com> # accounts\r\n",
+            "deploy/accounts.sql": "CREATE TABLE accounts (id BIGINT PRIMARY KEY);\r\n",
+            "revert/accounts.sql": "DROP TABLE accounts;\r\n",
+        ])
+        #expect(try sqitch.migrations().map(\.name) == ["accounts"])
+    }
+
+    @Test("two files for one script of a version are a problem naming both, never one chosen silently")
+    func twoFilesForOneScript() throws {
+        for (first, second) in [("001_a.up.sql", "1_a.up.sql"), ("V1__a.sql", "V01__a.sql"), ("1_a.up.sql", "1_a.postgres.up.sql")] {
+            let folder = try MigrationFolder([first: "SELECT 1;", second: "SELECT 2;"])
+            let error = #expect(throws: MigrationFolderError.self, "\(first), \(second)") { try folder.migrations() }
+            let problems = (error?.problems ?? []).map(\.description)
+            #expect(problems.count == 1, "\(problems)")
+            #expect(problems.first.map { $0.contains(first) && $0.contains(second) } == true, "\(problems)")
+        }
+    }
+
+    @Test("a goose migration written in Go is a problem, so that the SQL around it never runs as if it had")
+    func gooseGoMigration() throws {
+        let folder = try MigrationFolder([
+            "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id INT);",
+            "00002_backfill.go": "package migrations",
+            "00003_c.sql": "-- +goose Up\nCREATE TABLE c (id INT);",
+        ])
+        let error = #expect(throws: MigrationFolderError.self) { try folder.migrations() }
+        #expect(error?.problems.map(\.file) == ["00002_backfill.go"], "\(String(describing: error))")
+    }
+
     @Test("psql-only syntax is refused up front with file and line, every use in one run")
     func psqlOnlySyntax() throws {
         let folder = try MigrationFolder([

@@ -138,8 +138,11 @@ public final class MigrationFolder: Sendable {
         for (name, sql) in files { try write(name, sql) }
     }
 
+    /// Writes `name` (which may name subfolders, as sqitch's `deploy/x.sql`).
     public func write(_ name: String, _ sql: String) throws {
-        try sql.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        let file = url.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try sql.write(to: file, atomically: true, encoding: .utf8)
     }
 
     public func remove(_ name: String) throws {

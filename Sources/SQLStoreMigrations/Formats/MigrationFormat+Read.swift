@@ -17,11 +17,22 @@ extension MigrationFormat {
                         message: "version \(version) is used by two migrations: '\(migration.name)' and '\(name)'"))
                 return
             }
-            switch kind {
-            case .up: migration.up = script
-            case .down: migration.down = script
-            case .verify: migration.verify = script
+            // Two files for one script (`001_a.up.sql` and `1_a.up.sql`, `V1__a.sql` and `V01__a.sql`,
+            // `1_a.up.sql` and `1_a.postgres.up.sql`): which one would run is not for the reader to guess.
+            let slot: WritableKeyPath<FoundMigration, FoundMigration.Script?> =
+                switch kind {
+                case .up: \.up
+                case .down: \.down
+                case .verify: \.verify
+                }
+            if let taken = migration[keyPath: slot] {
+                problems.append(
+                    MigrationSourceError(
+                        file: script.fileName,
+                        message: "version \(version) already has a\(kind == .up ? "n" : "") \(kind.rawValue) script, \(taken.fileName)"))
+                return
             }
+            migration[keyPath: slot] = script
             found[version] = migration
         }
     }
@@ -89,6 +100,20 @@ extension MigrationFormat {
     /// point at the file's own lines.
     private func readSectionedFiles(_ directory: URL) throws -> Reading {
         var reading = Reading()
+        if self == .goose {
+            // goose also runs migrations written in Go; skipping one silently would apply the
+            // migrations around it as if it had run.
+            for fileName in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            where fileName.hasSuffix(".go") && !fileName.hasSuffix("_test.go")
+                && fileName.first?.isASCII == true && fileName.first?.isNumber == true
+            {
+                reading.problems.append(
+                    MigrationSourceError(
+                        file: fileName,
+                        message: "a goose migration in Go: SQLStore runs SQL files only; rewrite it as SQL, or apply it "
+                            + "with goose and adopt the history (docs/migrations.md, adopting)"))
+            }
+        }
         for fileName in try sqlFiles(directory) {
             guard let underscore = fileName.firstIndex(of: "_") else {
                 reading.problems.append(MigrationSourceError(file: fileName, message: "the name is not N_name.sql"))
@@ -128,7 +153,7 @@ extension MigrationFormat {
     private func sections(
         _ text: String, marker: (String) -> (kind: MigrationSource.ScriptKind, noTransaction: Bool)?
     ) -> (up: Section?, down: Section?) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.sourceLines
         var current: MigrationSource.ScriptKind?
         var kept: [MigrationSource.ScriptKind: [String]] = [:]
         var noTransaction: [MigrationSource.ScriptKind: Bool] = [:]
@@ -153,7 +178,7 @@ extension MigrationFormat {
     /// goose: `-- +goose Up`, `-- +goose Down`; `-- +goose NO TRANSACTION` anywhere applies to
     /// both. `StatementBegin`/`StatementEnd` need nothing: the lexer keeps bodies whole.
     private func gooseSections(_ text: String) -> (up: Section?, down: Section?) {
-        let noTransaction = text.split(separator: "\n").contains {
+        let noTransaction = text.sourceLines.contains {
             $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: " ", with: "").lowercased()
                 == "--+goosenotransaction"
         }
@@ -216,7 +241,7 @@ extension MigrationFormat {
             }
             guard let sql = try readText(directory, fileName, into: &reading) else { continue }
             let conf = (try? String(contentsOf: directory.appendingPathComponent(fileName + ".conf"), encoding: .utf8)) ?? ""
-            let noTransaction = conf.split(separator: "\n").contains {
+            let noTransaction = conf.sourceLines.contains {
                 $0.replacingOccurrences(of: " ", with: "").lowercased() == "executeintransaction=false"
             }
             reading.add(
@@ -235,7 +260,7 @@ extension MigrationFormat {
         var reading = Reading()
         let plan = try String(contentsOf: directory.appendingPathComponent("sqitch.plan"), encoding: .utf8)
         var position: Int64 = 0
-        for (index, rawLine) in plan.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in plan.sourceLines.enumerated() {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             guard let first = line.first, !"%@#".contains(first) else { continue }
             guard var change = line.split(separator: " ").first.map(String.init) else { continue }
@@ -303,7 +328,7 @@ extension MigrationFormat {
             case .success(let parsed): version = parsed
             }
             let metadata = (try? String(contentsOf: folder.appendingPathComponent("metadata.toml"), encoding: .utf8)) ?? ""
-            let noTransaction = metadata.split(separator: "\n").contains {
+            let noTransaction = metadata.sourceLines.contains {
                 $0.replacingOccurrences(of: " ", with: "").lowercased() == "run_in_transaction=false"
             }
             let name = String(entry[entry.index(after: underscore)...])

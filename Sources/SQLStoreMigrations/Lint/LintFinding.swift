@@ -74,9 +74,9 @@ extension LintStatement {
     /// Where the statement starts in `sql`, its file's text: the 1-based column of its first
     /// character on ``line``, and that line of the statement, trimmed to 160 characters.
     func position(in sql: String) -> (column: Int, excerpt: String) {
-        let firstLine = source.text.prefix { $0 != "\n" && $0 != "\r" }
+        let firstLine = source.text.prefix { !$0.isNewline }
         let excerpt = firstLine.count > 160 ? String(firstLine.prefix(159)) + "…" : String(firstLine)
-        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = sql.sourceLines
         guard line >= 1, line <= lines.count, let start = lines[line - 1].firstRange(of: firstLine) else {
             return (1, excerpt)
         }

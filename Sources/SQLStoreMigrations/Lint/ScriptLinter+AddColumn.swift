@@ -236,7 +236,7 @@ extension ScriptLinter {
             if character == "'" || character == "\"" {
                 index = SourceText.endOfQuoted(source, openingAt: index)
             } else if character == "-", index + 1 < source.count, source[index + 1] == "-" {
-                while index < source.count, source[index] != "\n" { index += 1 }
+                while index < source.count, !source[index].isNewline { index += 1 }
             } else if character == "/", index + 1 < source.count, source[index + 1] == "*" {
                 index += 2
                 while index + 1 < source.count, !(source[index] == "*" && source[index + 1] == "/") { index += 1 }

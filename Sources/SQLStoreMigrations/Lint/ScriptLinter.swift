@@ -129,7 +129,7 @@ struct ScriptLinter {
 
     mutating func checkLintIgnores() {
         let known = Set(LintRule.allCases.map(\.rawValue))
-        let lines = script.sql.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = script.sql.sourceLines
         for name in script.directives.lintIgnores.sorted() where !known.contains(name) {
             let index = lines.firstIndex { $0.contains("sqlstore:lint-ignore") && $0.contains(name) }
             let line = index.map { $0 + 1 } ?? 1
@@ -184,7 +184,7 @@ struct ScriptLinter {
 
     /// A statement on one line, for quoting it in a finding: spaces collapsed, at most 200 characters.
     static func compact(_ sql: String) -> String {
-        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+        let lines = sql.sourceLines.map { line -> String in
             String(line.firstRange(of: "--").map { line[..<$0.lowerBound] } ?? line)
         }
         let uncommented: String = lines.joined(separator: " ")
