@@ -38,13 +38,15 @@ extension Duration {
         self = .nanoseconds(nanoseconds)
     }
 
-    /// Whole milliseconds, rounded up so that a positive duration never becomes 0 (which
-    /// PostgreSQL reads as "no timeout").
-    package var wholeMilliseconds: Int64 {
+    /// Whole milliseconds for a PostgreSQL timeout: rounded up, so that a positive duration never
+    /// becomes 0 (which PostgreSQL reads as "no timeout"), and at most 2147483647 (24.8 days),
+    /// the largest timeout PostgreSQL accepts, which a longer one would make an error.
+    package var postgresMilliseconds: Int64 {
         let (seconds, attoseconds) = components
+        guard seconds <= Int64(Int32.max) / 1000 else { return Int64(Int32.max) }
         let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         let remainder = attoseconds % 1_000_000_000_000_000
-        return remainder > 0 ? millis + 1 : millis
+        return min(remainder > 0 ? millis + 1 : millis, Int64(Int32.max))
     }
 
     /// `1.234s`, `87ms`: short and human.

@@ -59,6 +59,8 @@ struct MigrationLock: Sendable {
     }
 
     /// Advisory locks are per database. A bigint key appears in `pg_locks` as classid (high half), objid (low half), objsubid 1.
+    /// A session of another role shows only its pid, user and application name to a runner
+    /// without `pg_read_all_stats`: the rest is NULL (and the query `<insufficient privilege>`).
     func holders(on connection: PostgresConnection, logger: Logger) async throws -> [LockHolder] {
         let high = Int64(UInt32(truncatingIfNeeded: key >> 32))
         let low = Int64(UInt32(truncatingIfNeeded: key))
@@ -66,7 +68,7 @@ struct MigrationLock: Sendable {
             """
             SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''),
                    host(a.client_addr),
-                   to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   coalesce(to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'unknown'),
                    coalesce(a.state, 'unknown')
                      || coalesce(' for ' || date_trunc('second', clock_timestamp() - a.state_change)::text, ''),
                    left(coalesce(a.query, ''), 500)

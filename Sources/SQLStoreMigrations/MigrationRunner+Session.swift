@@ -246,8 +246,8 @@ extension MigrationRunner {
             let statementTimeout = script.directives.statementTimeout ?? runner.configuration.statementTimeout
             try await connection.query(
                 """
-                SELECT pg_catalog.set_config('lock_timeout', \("\(lockTimeout.wholeMilliseconds)ms"), \(local)),
-                       pg_catalog.set_config('statement_timeout', \("\(statementTimeout.wholeMilliseconds)ms"), \(local))
+                SELECT pg_catalog.set_config('lock_timeout', \("\(lockTimeout.postgresMilliseconds)ms"), \(local)),
+                       pg_catalog.set_config('statement_timeout', \("\(statementTimeout.postgresMilliseconds)ms"), \(local))
                 """, logger: logger)
         }
 

@@ -414,7 +414,9 @@ public struct MigrationRunner: Sendable {
         guard let last = down.first else {
             throw MigrationError(code: .nothingToRedo)
         }
-        if let refusal = MigrationPlanError.transactionControl(in: [last.migration.up]) { throw refusal }
+        // As `up` checks it: the up script and its verify script run again.
+        let scripts = [last.migration.up] + (last.migration.verify.map { [$0] } ?? [])
+        if let refusal = MigrationPlanError.transactionControl(in: scripts) { throw refusal }
         return down + [MigrationStep(migration: last.migration, direction: .up)]
     }
 

@@ -86,6 +86,23 @@ struct MigrationRunnerTests {
         }
     }
 
+    @Test("redo refuses a verify script with a COMMIT in it, as up does, before anything runs")
+    func redoChecksTheVerifyScript() async throws {
+        let folder = try MigrationFolder([
+            "001_t.up.sql": "CREATE TABLE t (id INT);",
+            "001_t.down.sql": "DROP TABLE IF EXISTS t;",
+            "001_t.verify.sql": "SELECT to_regclass('t') IS NOT NULL AS t_exists;",
+        ])
+        try await TestDatabase.withFresh { database in
+            try await runner(folder, database).up()
+            try folder.write("001_t.verify.sql", "SELECT 1 AS one;\nCOMMIT;")
+            let error = await #expect(throws: MigrationPlanError.self) { try await runner(folder, database).redo() }
+            #expect(error?.code == .transactionControl)
+            #expect(error?.offences.map { "\($0.file):\($0.line)" } == ["001_t.verify.sql:2"])
+            #expect(try await database.tableExists("t"), "the down did not run")
+        }
+    }
+
     @Test("a failed non-transactional migration is recorded and blocks until repaired")
     func failedNonTransactionalNeedsRepair() async throws {
         let folder = try MigrationFolder([
@@ -172,6 +189,50 @@ struct MigrationRunnerTests {
                 #expect(error.description.contains("deploy-7"))
             }
             #expect(try await database.tableExists("widgets") == false)
+        }
+    }
+
+    @Test("a runner whose role may not see the holder's session still waits its time, and names what it can see")
+    func lockHolderOfAnotherRole() async throws {
+        let folder = try MigrationFolder(Self.basic)
+        let role = "runner_\(UInt32.random(in: 0...UInt32.max))"
+        try await TestDatabase.withFresh { database in
+            try await database.execute("CREATE ROLE \(unescaped: role) LOGIN")
+            do {
+                var connection = try database.connectionConfiguration
+                connection.username = role
+                var configuration = MigrationRunner.Configuration()
+                configuration.lockWait = .milliseconds(300)
+                let runner = MigrationRunner(
+                    migrations: try folder.migrations(), connection: connection, configuration: configuration, logger: TestDatabase.logger)
+                let key = MigrationLock(trackingTable: runner.tracking).key
+                try await database.withConnection { holder in
+                    try await holder.query("SET application_name = 'deploy-8'", logger: TestDatabase.logger)
+                    try await holder.query("SELECT pg_advisory_lock(\(key))", logger: TestDatabase.logger)
+                    let error = await #expect(throws: MigrationError.self) { try await runner.up() }
+                    #expect(error?.code == .lockNotAcquired, "\(String(describing: error))")
+                    #expect(error?.lockHolders.first?.applicationName == "deploy-8")
+                    #expect(error?.lockHolders.first?.since == "unknown")
+                }
+            } catch {
+                try? await database.execute("DROP ROLE IF EXISTS \(unescaped: role)")
+                throw error
+            }
+            try await database.execute("DROP ROLE IF EXISTS \(unescaped: role)")
+        }
+    }
+
+    @Test("a timeout longer than PostgreSQL's largest (24.8 days) is that largest, and the migrations apply")
+    func timeoutsBeyondPostgresMaximum() async throws {
+        let folder = try MigrationFolder([
+            "001_plain.up.sql": "-- sqlstore:lock-timeout=900h\nCREATE TABLE plain (id BIGINT PRIMARY KEY);",
+            "002_outside.up.sql": "-- sqlstore:no-transaction\n-- sqlstore:statement-timeout=600h\nCREATE INDEX CONCURRENTLY plain_id ON plain (id);",
+        ])
+        try await TestDatabase.withFresh { database in
+            let runner = try runner(folder, database) { $0.statementTimeout = .seconds(40 * 86_400) }
+            try await runner.up()
+            #expect(try await database.scalar("SELECT count(*) FROM schema_migrations", as: Int.self) == 2)
+            #expect(try await runner.status().entries.allSatisfy { $0.state == .applied })
         }
     }
 

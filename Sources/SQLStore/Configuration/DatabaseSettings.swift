@@ -95,9 +95,9 @@ public struct DatabaseSettings: Sendable {
         switch pooler {
         case .none:
             configuration.options.additionalStartupParameters += [
-                ("statement_timeout", "\(statementTimeout.wholeMilliseconds)"),
-                ("lock_timeout", "\(lockTimeout.wholeMilliseconds)"),
-                ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.wholeMilliseconds)"),
+                ("statement_timeout", "\(statementTimeout.postgresMilliseconds)"),
+                ("lock_timeout", "\(lockTimeout.postgresMilliseconds)"),
+                ("idle_in_transaction_session_timeout", "\(idleInTransactionTimeout.postgresMilliseconds)"),
                 ("tcp_keepalives_idle", "60"),
                 ("tcp_keepalives_interval", "10"),
                 ("tcp_keepalives_count", "6"),

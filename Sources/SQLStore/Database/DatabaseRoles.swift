@@ -55,10 +55,10 @@ public struct DatabaseRoles: Sendable {
                        set_config('sqlstore.application', \(application), true),
                        set_config('sqlstore.migrator_password', \(migratorPassword ?? ""), true),
                        set_config('sqlstore.application_password', \(applicationPassword ?? ""), true),
-                       set_config('sqlstore.statement_timeout', \("\(applicationTimeouts.statementTimeout.wholeMilliseconds)ms"), true),
-                       set_config('sqlstore.lock_timeout', \("\(applicationTimeouts.lockTimeout.wholeMilliseconds)ms"), true),
+                       set_config('sqlstore.statement_timeout', \("\(applicationTimeouts.statementTimeout.postgresMilliseconds)ms"), true),
+                       set_config('sqlstore.lock_timeout', \("\(applicationTimeouts.lockTimeout.postgresMilliseconds)ms"), true),
                        set_config('sqlstore.idle_in_transaction_session_timeout',
-                                  \("\(applicationTimeouts.idleInTransactionTimeout.wholeMilliseconds)ms"), true)
+                                  \("\(applicationTimeouts.idleInTransactionTimeout.postgresMilliseconds)ms"), true)
                 """, logger: logger)
             try await connection.query(Self.grants, logger: logger)
         }
