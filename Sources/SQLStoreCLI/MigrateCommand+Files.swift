@@ -25,7 +25,8 @@ extension MigrateCommand {
                 let hasMigrations = try FileManager.default.contentsOfDirectory(atPath: directory.path)
                     .contains { $0.hasSuffix(".sql") }
                 let existing = hasMigrations ? try MigrationSource.load(directory: directory, format: .sqlstore) : []
-                let next = (existing.map(\.version).max() ?? 0) + 1
+                let (next, overflow) = (existing.map(\.version).max() ?? 0).addingReportingOverflow(1)
+                guard !overflow else { throw ValidationError("the highest version is \(Int64.max): no version follows it") }
                 let stem = String(format: "%03lld_%@", next, slug)
                 let header = noTransaction ? "-- sqlstore:no-transaction\n" : ""
                 let up = directory.appendingPathComponent("\(stem).up.sql")

@@ -122,7 +122,9 @@ extension MigrateCommand {
             var selected = rules
             for file in files {
                 if file == "-" {
-                    let next = (try MigrationSource.load(directory: work).map(\.version).max() ?? 0) + 1
+                    let (next, overflow) = (try MigrationSource.load(directory: work).map(\.version).max() ?? 0)
+                        .addingReportingOverflow(1)
+                    guard !overflow else { throw LintUsageError("-: the folder's highest version is \(Int64.max), so none follows it") }
                     let name = String(format: "%03lld_stdin.up.sql", next)
                     let sql = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                     try sql.write(to: work.appendingPathComponent(name), atomically: true, encoding: .utf8)

@@ -143,6 +143,7 @@ func describe(_ error: any Error) -> String {
     case let error as ConfigurationError: return error.description
     case let error as SchemaBehindError: return error.description
     case let error as EmbeddedPostgresError: return error.description
+    case let error as ValidationError: return error.message
     // PostgresNIO's own description is deliberately generic; the reflection carries the details.
     default: return String(reflecting: error)
     }

@@ -96,7 +96,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let readTimeout { configuration.server.readTimeout = readTimeout.value }
         if let writeTimeout { configuration.server.writeTimeout = writeTimeout.value }
-        if let bodyLimit { configuration.server.bodyLimit = bodyLimit }
+        if let bodyLimit {
+            guard bodyLimit > 0 else { throw ConfigurationError(setting: "--body-limit", reason: "must be at least 1 byte") }
+            configuration.server.bodyLimit = bodyLimit
+        }
+        guard workers >= 0 else { throw ConfigurationError(setting: "--workers", reason: "must be 0 or more, got \(workers)") }
         configuration.workers = workers
         configuration.demo = demo
         configuration.allowStaleSchema = allowStaleSchema

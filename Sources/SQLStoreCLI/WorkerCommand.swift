@@ -14,8 +14,14 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Confirm pending orders (FOR UPDATE SKIP LOCKED): run any number side by side.")
 
     @OptionGroup var store: StoreOptions
-    @Option(help: "Orders claimed per batch.") var batchSize = 100
-    @Option(help: "Concurrent workers in this process.") var concurrency = 1
+    @Option(help: "Orders claimed per batch (1-10000).") var batchSize = 100
+    @Option(help: "Concurrent workers in this process (1-64).") var concurrency = 1
+
+    func validate() throws {
+        // 0 would claim nothing forever, and a negative LIMIT fails every batch: both look alive.
+        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1 to 10000, got \(batchSize)") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 64, got \(concurrency)") }
+    }
 
     func run() async throws {
         try await reportingFailures {
@@ -29,7 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 let orderStore = OrderStore(
                     client: client, cursorSecret: CursorSecret.random().text,
                     connectionMaxLifetime: settings.connectionMaxLifetime, pooler: settings.pooler, logger: logger)
-                let workers: [any Service] = (0..<max(1, concurrency)).map { _ in
+                let workers: [any Service] = (0..<concurrency).map { _ in
                     OrderWorker(store: orderStore, batchSize: batchSize, logger: logger)
                 }
                 let group = ServiceGroup(

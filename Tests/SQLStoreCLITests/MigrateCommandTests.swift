@@ -250,4 +250,19 @@ struct MigrateCommandTests {
         #expect(try await status.wait() == 0)
         #expect(status.output.contains("\"up_to_date\" : true"), "\(status.output)")
     }
+
+    @Test("migrate create writes the next version's up and down files; after the highest version there is none, and it says so")
+    func createNext() async throws {
+        let folder = try MigrationFolder(["007_existing.up.sql": "SELECT 1;", "007_existing.down.sql": "SELECT 1;"])
+        let create = try sqlstore(["migrate", "create", "Add order notes!", "--dir", folder.url.path])
+        #expect(try await create.wait() == 0, "\(create.output)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).sorted()
+        #expect(made.contains("008_add_order_notes.up.sql") && made.contains("008_add_order_notes.down.sql"), "\(made)")
+
+        let full = try MigrationFolder(["9223372036854775807_last.up.sql": "SELECT 1;"])
+        let refused = try sqlstore(["migrate", "create", "more", "--dir", full.url.path])
+        #expect(try await refused.wait() != 0)
+        #expect(refused.output.contains("no version follows it"), "\(refused.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: full.url.path) == ["9223372036854775807_last.up.sql"])
+    }
 }

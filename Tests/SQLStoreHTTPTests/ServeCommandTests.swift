@@ -137,13 +137,27 @@ struct ServeCommandTests {
     @Test("a flag's value that cannot be used is refused, naming the flag")
     func refusesBadFlags() async throws {
         try await TestDatabase.withMigrated { database in
-            for (flag, value) in [("--conn-max-idle-time", "0s"), ("--admin-rate-limit", "fast"), ("--rate-limit", "0/0")] {
+            for (flag, value) in [
+                ("--conn-max-idle-time", "0s"), ("--admin-rate-limit", "fast"), ("--rate-limit", "0/0"), ("--workers", "-1"),
+                ("--body-limit", "0"),
+            ] {
                 let process = try ChildProcess(
-                    try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString, flag, value],
+                    try sqlstoreExecutable(), ["serve", "--port", "0", "--database-url", database.url.urlString, "\(flag)=\(value)"],
                     environment: ["SQLSTORE_CURSOR_SECRET": ServerProcess.cursorSecret])
                 #expect(try await process.wait() == 1)
                 #expect(process.output.contains("error: \(flag):"), "\(flag) \(value): \(process.output)")
             }
+        }
+    }
+
+    @Test("sqlstore worker refuses a batch size or concurrency it cannot use, naming the flag, before connecting")
+    func workerRefusesBadFlags() async throws {
+        for (flag, value) in [("--batch-size", "0"), ("--batch-size", "-5"), ("--concurrency", "0")] {
+            // Nothing listens on port 1: a run that got past validation would fail differently.
+            let process = try ChildProcess(
+                try sqlstoreExecutable(), ["worker", "--database-url", "postgres://nobody@127.0.0.1:1/none", "\(flag)=\(value)"])
+            #expect(try await process.wait() == 64, "\(flag)=\(value): \(process.output)")
+            #expect(process.output.contains(flag), "\(flag)=\(value): \(process.output)")
         }
     }
 }
