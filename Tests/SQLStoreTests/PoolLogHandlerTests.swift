@@ -24,17 +24,26 @@ struct PoolLogHandlerTests {
             var logger = Logger(label: "pool-log-test") { _ in PoolLogHandler(wrapping: captured, interval: .seconds(1)) }
             logger.logLevel = .warning
             let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+            let started = ContinuousClock.now
             let pool = Task { await client.run() }
             let query = Task { try await client.query("SELECT 1") }
-            try await Task.sleep(for: .milliseconds(2500))
+            func refusals() -> [LogEvent] {
+                captured.events.filter { $0.level == .warning && $0.message.description.contains("refused") }
+            }
+            // At least 2.5 s of refused attempts, and until the first warning: a loaded machine
+            // (CI starts every suite at once) can take seconds over the first attempt.
+            while ContinuousClock.now - started < .milliseconds(2500) || (refusals().isEmpty && ContinuousClock.now - started < .seconds(30)) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             query.cancel()
             pool.cancel()
             _ = await query.result
+            let seconds = Int(((ContinuousClock.now - started) / .seconds(1)).rounded(.up))
 
             let events = captured.events
-            let warnings = events.filter { $0.level == .warning && $0.message.description.contains("refused") }
+            let warnings = refusals()
             #expect(!warnings.isEmpty, "no warning about refused connections: \(events.map(\.message))")
-            #expect(warnings.count <= 4, "at most one a second: \(warnings.map(\.message))")
+            #expect(warnings.count <= seconds + 1, "at most one a second over \(seconds) s: \(warnings.map(\.message))")
             #expect(!events.contains { $0.message.description == "Connection creation failed" }, "no line per attempt")
             #expect(events.allSatisfy { $0.level >= .warning }, "nothing below the configured level")
         }
