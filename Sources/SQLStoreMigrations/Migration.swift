@@ -37,8 +37,13 @@ public struct MigrationScript: Sendable, Hashable {
     /// The file name, used in every message about the script (`003_create_orders.up.sql`).
     public let fileName: String
     public let sql: String
-    /// Lower-case hex SHA-256 of the file's bytes.
+    /// Lower-case hex SHA-256 of the file's bytes (of its section, for goose and dbmate files).
     public let checksum: String
+    /// The checksum that earlier versions of SQLStore recorded for a goose or dbmate section,
+    /// whose text then kept an empty line for each line of the rest of the file (so that a longer
+    /// Down section changed the Up section's checksum). Still accepted as the recorded checksum,
+    /// so that an upgrade is not drift; `repair V --applied` records the current one.
+    public let earlierChecksum: String?
     public let directives: MigrationDirectives
     /// Every statement of the file, a ``TransactionWrapper``'s included.
     public let statements: [SQLStatement]
@@ -67,15 +72,26 @@ public struct MigrationScript: Sendable, Hashable {
 
     /// `noTransaction`: another tool's no-transaction marker was found. `isVerify`: a verify
     /// script, whose wrapper may end in `ROLLBACK` (as sqitch's do).
-    init(fileName: String, sql: String, noTransaction: Bool, isVerify: Bool) throws {
+    init(fileName: String, sql: String, noTransaction: Bool, isVerify: Bool, earlierSQL: String? = nil) throws {
         self.fileName = fileName
         self.sql = sql
-        self.checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.checksum = Self.checksum(sql)
+        self.earlierChecksum = earlierSQL.map(Self.checksum)
         var directives = try MigrationDirectives(parsing: sql, fileName: fileName)
         if noTransaction { directives.transactional = false }
         self.directives = directives
         self.statements = try Self.split(sql, fileName: fileName)
         self.wrapper = TransactionWrapper(statements, closingWithRollback: isVerify)
+    }
+
+    /// Whether `recorded`, a tracking row's checksum, is this script's: its ``checksum`` or its
+    /// ``earlierChecksum``.
+    public func matches(recorded: String) -> Bool {
+        recorded == checksum || recorded == earlierChecksum
+    }
+
+    private static func checksum(_ sql: String) -> String {
+        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -361,7 +361,7 @@ public struct MigrationRunner: Sendable {
         }
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         let mismatches = applied.compactMap { row -> ChecksumMismatch? in
-            guard let migration = byVersion[row.version], migration.up.checksum != row.checksum else { return nil }
+            guard let migration = byVersion[row.version], !migration.up.matches(recorded: row.checksum) else { return nil }
             return ChecksumMismatch(migration: migration.id, applied: row.checksum, current: migration.up.checksum)
         }
         if !mismatches.isEmpty { throw MigrationError.checksumMismatch(mismatches) }

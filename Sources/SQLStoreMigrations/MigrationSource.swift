@@ -69,11 +69,13 @@ public enum MigrationSource {
     ) -> MigrationScript? {
         do {
             let script = try MigrationScript(
-                fileName: found.fileName, sql: found.sql, noTransaction: found.noTransaction, isVerify: isVerify)
+                fileName: found.fileName, sql: found.sql, noTransaction: found.noTransaction, isVerify: isVerify,
+                earlierSQL: found.earlierSQL)
             guard found.noTransactionWhenNeeded, script.directives.transactional, script.wrapper == nil,
                 script.statements.contains(where: cannotRunInTransaction)
             else { return script }
-            return try MigrationScript(fileName: found.fileName, sql: found.sql, noTransaction: true, isVerify: isVerify)
+            return try MigrationScript(
+                fileName: found.fileName, sql: found.sql, noTransaction: true, isVerify: isVerify, earlierSQL: found.earlierSQL)
         } catch let error as MigrationSourceError {
             // The lexer stops at the first psql-only construct; list them all.
             let psql = SQLSplitter.psqlOnlySyntax(found.sql).map {

@@ -48,7 +48,7 @@ public struct MigrationStatus: Sendable, Codable {
             }
             let state: State
             switch row.state {
-            case .applied: state = row.checksum == migration.up.checksum ? .applied : .checksumMismatch
+            case .applied: state = migration.up.matches(recorded: row.checksum) ? .applied : .checksumMismatch
             case .failed: state = .failed
             case .running: state = .running
             }

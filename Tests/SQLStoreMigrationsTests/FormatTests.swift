@@ -57,6 +57,26 @@ struct FormatTests {
         }
     }
 
+    @Test("editing a goose file's Down section leaves its Up checksum alone, the checksum earlier versions recorded still counts, and editing Up is drift")
+    func gooseDownEditsAreNotDrift() async throws {
+        let up = "-- +goose Up\nCREATE TABLE accounts (id BIGINT PRIMARY KEY);\n"
+        let folder = try MigrationFolder(["00001_accounts.sql": up + "-- +goose Down\nDROP TABLE accounts;\n"])
+        try await TestDatabase.withFresh { database in
+            try await runner(folder, database).up()
+            try folder.write("00001_accounts.sql", up + "\n-- +goose Down\n-- safe to run twice\nDROP TABLE IF EXISTS accounts;\n")
+            #expect(try await runner(folder, database).status().entries.map(\.state) == [.applied])
+            try await runner(folder, database).up()
+
+            // A row written by an earlier version: the section's text then ran to the end of the file.
+            let earlier = try #require(try folder.migrations().first?.up.earlierChecksum)
+            try await database.execute("UPDATE schema_migrations SET checksum = \(earlier)")
+            #expect(try await runner(folder, database).status().entries.map(\.state) == [.applied])
+
+            try folder.write("00001_accounts.sql", "-- +goose Up\nCREATE TABLE accounts (id BIGINT PRIMARY KEY, email TEXT);\n-- +goose Down\nDROP TABLE accounts;\n")
+            #expect(try await runner(folder, database).status().entries.map(\.state) == [.checksumMismatch])
+        }
+    }
+
     @Test("goose sections keep the file's line numbers")
     func gooseLineNumbers() throws {
         let migrations = try MigrationSource.load(directory: Self.fixtures.appendingPathComponent("goose"))

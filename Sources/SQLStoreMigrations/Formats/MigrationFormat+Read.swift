@@ -134,11 +134,13 @@ extension MigrationFormat {
                 reading.problems.append(MigrationSourceError(file: fileName, message: "no '\(marker)' section"))
                 continue
             }
-            reading.add(.init(fileName: fileName, sql: up.sql, noTransaction: up.noTransaction), as: .up, version: version, name: name)
+            reading.add(
+                .init(fileName: fileName, sql: up.sql, noTransaction: up.noTransaction, earlierSQL: up.earlierSQL), as: .up,
+                version: version, name: name)
             if let down = sections.down, !down.isEmpty {
                 reading.add(
-                    .init(fileName: fileName, sql: down.sql, noTransaction: down.noTransaction), as: .down, version: version,
-                    name: name)
+                    .init(fileName: fileName, sql: down.sql, noTransaction: down.noTransaction, earlierSQL: down.earlierSQL),
+                    as: .down, version: version, name: name)
             }
         }
         return reading
@@ -147,6 +149,9 @@ extension MigrationFormat {
     struct Section {
         var sql: String
         var noTransaction: Bool
+        /// The text with the empty lines that stood for the rest of the file after it, as earlier
+        /// versions of SQLStore read it (its checksum is still accepted).
+        var earlierSQL: String?
         var isEmpty: Bool { sql.allSatisfy { $0.isWhitespace } }
     }
 
@@ -170,7 +175,15 @@ extension MigrationFormat {
             }
         }
         func section(_ kind: MigrationSource.ScriptKind) -> Section {
-            Section(sql: kept[kind, default: []].joined(separator: "\n"), noTransaction: noTransaction[kind] ?? false)
+            let lines = kept[kind, default: []]
+            // The empty lines that stand for the rest of the file keep the line numbers of what
+            // comes before; after the section's last line they only made its checksum depend on
+            // the other section's length, so they go.
+            var end = lines.endIndex
+            while end > lines.startIndex, lines[end - 1].allSatisfy(\.isWhitespace) { end -= 1 }
+            let sql = lines[..<end].joined(separator: "\n")
+            let earlier = lines.joined(separator: "\n")
+            return Section(sql: sql, noTransaction: noTransaction[kind] ?? false, earlierSQL: earlier == sql ? nil : earlier)
         }
         return (sawUp ? section(.up) : nil, sawDown ? section(.down) : nil)
     }

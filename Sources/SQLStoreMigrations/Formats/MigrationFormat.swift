@@ -84,6 +84,9 @@ struct FoundMigration {
         /// The tool runs a script without a transaction when it holds a statement that cannot
         /// run in one (golang-migrate's single statement, Flyway's detection, sqitch's psql).
         var noTransactionWhenNeeded = false
+        /// What earlier versions of SQLStore read as this script's text, when that was different
+        /// (goose and dbmate sections; ``MigrationScript/earlierChecksum``).
+        var earlierSQL: String?
     }
 
     var version: Int64
