@@ -107,41 +107,42 @@ extension MigrateCommand {
                 .filter { $0.hasSuffix(".sql") && !$0.contains("/") }
         }
 
-        /// Lints `files` in the history of `context`: a copy of the folder with the files written
-        /// over it (standard input as the next version), loaded and validated as `up` would, and
-        /// reports the given files' findings only.
+        /// Lints `files` in the history of `context`: a copy of the whole folder (any layout: plans,
+        /// subfolders and `.conf` files too) with the files written over it, loaded and validated
+        /// as `up` would, then standard input as the next version after them; reports the given
+        /// files' findings only.
         func lintFiles(context: URL, rules: Set<LintRule>, configuration: LintConfiguration) throws -> LintReport {
             let fileManager = FileManager.default
             let work = fileManager.temporaryDirectory.appendingPathComponent("sqlstore-lint-\(UUID().uuidString)")
-            try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
-            defer { try? fileManager.removeItem(at: work) }
-            for name in try fileManager.contentsOfDirectory(atPath: context.path) where name.hasSuffix(".sql") {
-                try fileManager.copyItem(at: context.appendingPathComponent(name), to: work.appendingPathComponent(name))
+            if fileManager.fileExists(atPath: context.path) {
+                try fileManager.copyItem(at: context, to: work)
+            } else {
+                try fileManager.createDirectory(at: work, withIntermediateDirectories: true)
             }
+            defer { try? fileManager.removeItem(at: work) }
             var paths: [String: String] = [:]
             var selected = rules
-            for file in files {
-                if file == "-" {
-                    let (next, overflow) = (try MigrationSource.load(directory: work).map(\.version).max() ?? 0)
-                        .addingReportingOverflow(1)
-                    guard !overflow else { throw LintUsageError("-: the folder's highest version is \(Int64.max), so none follows it") }
-                    let name = String(format: "%03lld_stdin.up.sql", next)
-                    let sql = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                    try sql.write(to: work.appendingPathComponent(name), atomically: true, encoding: .utf8)
-                    paths[name] = "-"
-                    selected.remove(.missingDown)
-                } else {
-                    let url = URL(fileURLWithPath: file)
-                    guard fileManager.fileExists(atPath: url.path) else {
-                        throw LintUsageError("\(file): no such file")
-                    }
-                    let name = url.lastPathComponent
-                    try? fileManager.removeItem(at: work.appendingPathComponent(name))
-                    try fileManager.copyItem(at: url, to: work.appendingPathComponent(name))
-                    paths[name] = file
+            for file in files where file != "-" {
+                let url = URL(fileURLWithPath: file)
+                guard fileManager.fileExists(atPath: url.path) else {
+                    throw LintUsageError("\(file): no such file")
                 }
+                let name = url.lastPathComponent
+                try? fileManager.removeItem(at: work.appendingPathComponent(name))
+                try fileManager.copyItem(at: url, to: work.appendingPathComponent(name))
+                paths[name] = file
             }
-            let migrations = try MigrationSource.load(directory: work)
+            // An empty folder is no history, not a folder nothing could be read from.
+            var migrations = try fileManager.contentsOfDirectory(atPath: work.path).isEmpty ? [] : MigrationSource.load(directory: work)
+            if files.contains("-") {
+                // Not written into the folder: whatever its layout, standard input is one up script.
+                let (next, overflow) = (migrations.map(\.version).max() ?? 0).addingReportingOverflow(1)
+                guard !overflow else { throw LintUsageError("-: the folder's highest version is \(Int64.max), so none follows it") }
+                let sql = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                migrations.append(Migration(version: next, name: "stdin", up: try MigrationScript(fileName: "-", sql: sql), down: nil))
+                paths["-"] = "-"
+                selected.remove(.missingDown)
+            }
             let findings = linter(rules: selected, configuration: configuration).lint(migrations)
                 .filter { paths[$0.file] != nil }
             return LintReport(findings: findings, migrationCount: paths.count, directory: dir, paths: paths)

@@ -149,6 +149,27 @@ struct LintCommandTests {
         #expect(broken.status == 2, "an unterminated $$ on standard input: \(broken.output)")
     }
 
+    @Test("- lints standard input after a folder of any layout (goose, sqitch), and after an empty folder")
+    func standardInputAfterOtherLayouts() async throws {
+        let rename = "ALTER TABLE users RENAME COLUMN email TO address;\n"
+        let goose = try MigrationFolder([
+            "00001_users.sql": "-- +goose Up\nCREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT);\n-- +goose Down\nDROP TABLE users;\n"
+        ])
+        let sqitch = try MigrationFolder([
+            "sqitch.plan": "%syntax-version=1.0.0\n%project=shop\n\nusers 2026-01-01T00:00:00Z A <a@example.com> # users\n",
+            "deploy/users.sql": "CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT);\n",
+            "revert/users.sql": "DROP TABLE users;\n",
+        ])
+        for folder in [goose, sqitch] {
+            let (status, output) = try await lint(["--dir", folder.url.path, "-"], input: rename)
+            #expect(status == 1, "\(output)")
+            #expect(output.contains("-:1:1: error [breaking-rename]"), "\(output)")
+        }
+        let empty = try MigrationFolder([:])
+        let (status, output) = try await lint(["--dir", empty.url.path, "-"], input: "CREATE TABLE t (id BIGINT PRIMARY KEY);\n")
+        #expect(status == 0, "\(output)")
+    }
+
     @Test("--changed-since lints only the migrations git shows as added since the revision")
     func changedSince() async throws {
         let folder = try Self.folder()  // 002 has a finding, committed first
