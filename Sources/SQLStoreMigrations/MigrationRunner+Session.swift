@@ -64,7 +64,7 @@ extension MigrationRunner {
             _ step: MigrationStep, script: MigrationScript, rowsBefore: [AppliedMigration],
             progress: @Sendable (MigrationProgress) -> Void
         ) async throws {
-            let maxAttempts = 1 + max(0, runner.configuration.lockRetries)
+            let maxAttempts = 1 + min(max(0, runner.configuration.lockRetries), 1_000)
             let verify = step.direction == .up ? step.migration.verify : nil
             var body = Array(script.body)
             // Valid only before the transaction's first query, so before the runner's set_config.
@@ -127,7 +127,8 @@ extension MigrationRunner {
                     record.line = line
                     try? await tracking.recordAttempt(record, on: connection, logger: logger)
                     if failure.isLockNotAvailable, attempt < maxAttempts {
-                        let delay = Duration.milliseconds(500 * (1 << (attempt - 1))) * Double.random(in: 0.75...1.25)
+                        // Doubling up to 32 s: later waits stay there, however many retries are allowed.
+                        let delay = Duration.milliseconds(500 * (1 << min(attempt - 1, 6))) * Double.random(in: 0.75...1.25)
                         progress(.retrying(step.migration, attempt: attempt + 1, after: delay, reason: failure.message))
                         try await Task.sleep(for: delay)
                         attempt += 1

@@ -49,7 +49,8 @@ public struct MigrationRunner: Sendable {
         public var lockTimeout: Duration = .seconds(5)
         /// `statement_timeout` for each migration unless its file says otherwise (`.zero`: none).
         public var statementTimeout: Duration = .seconds(600)
-        /// How many times a transactional migration that hit `lock_timeout` is retried.
+        /// How many times a transactional migration that hit `lock_timeout` is retried (at most
+        /// 1000); the waits between attempts double from 500 ms to at most 32 s, with ±25 % jitter.
         public var lockRetries = 3
         /// Whether pending migrations numbered below the newest applied one may run.
         public var allowOutOfOrder = false

@@ -222,6 +222,15 @@ struct MigrationRunnerTests {
         }
     }
 
+    @Test("any lockRetries, Int.max included, is a number of retries and never an overflow")
+    func lockRetriesAreBounded() async throws {
+        let folder = try MigrationFolder(Self.basic)
+        try await TestDatabase.withFresh { database in
+            try await runner(folder, database) { $0.lockRetries = .max }.up()
+            #expect(try await runner(folder, database).status().isUpToDate)
+        }
+    }
+
     @Test("a timeout longer than PostgreSQL's largest (24.8 days) is that largest, and the migrations apply")
     func timeoutsBeyondPostgresMaximum() async throws {
         let folder = try MigrationFolder([
