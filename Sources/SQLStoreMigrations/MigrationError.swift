@@ -46,6 +46,9 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
         /// `baseline` adopts only databases with no recorded migrations. Details:
         /// ``MigrationError/appliedCount``.
         public static let baselineNotEmpty = Code("baseline not empty")
+        /// Two of the runner's migrations have one version (``MigrationSource/load(directory:format:)``
+        /// never gives such a list; a hand-built one can). Details: ``MigrationError/version``.
+        public static let duplicateVersion = Code("duplicate version")
 
         public var description: String { name }
     }
@@ -160,6 +163,8 @@ public struct MigrationError: Error, CustomStringConvertible, Sendable {
             return "nothing is applied, so there is nothing to redo"
         case .baselineNotEmpty:
             return "baseline adopts a database with no recorded migrations, and this one has \(appliedCount ?? 0)"
+        case .duplicateVersion:
+            return "version \(version): two of the runner's migrations have it; which one runs cannot be guessed"
         default:
             return "migration failed (\(code))\(self.version.map { " at version \($0)" } ?? "")"
         }

@@ -48,6 +48,7 @@ extension MigrationRunner {
                     + history.unfinished.joined(separator: "\n  "))
         }
         var problems = history.problems
+        try checkVersionsAreUnique()
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         var adopted: Set<Int64> = []
         switch tool {

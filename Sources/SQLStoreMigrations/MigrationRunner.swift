@@ -356,7 +356,17 @@ public struct MigrationRunner: Sendable {
 
     // MARK: Planning
 
+    /// The public initializer takes any list; every plan starts here, before a dictionary by
+    /// version would trap on a duplicate.
+    func checkVersionsAreUnique() throws {
+        var seen: Set<Int64> = []
+        if let duplicate = migrations.first(where: { !seen.insert($0.version).inserted }) {
+            throw MigrationError(code: .duplicateVersion, version: duplicate.version)
+        }
+    }
+
     func checkHistory(_ applied: [AppliedMigration]) throws {
+        try checkVersionsAreUnique()
         if let broken = applied.first(where: { $0.state != .applied }) {
             throw MigrationError.needsRepair(broken)
         }

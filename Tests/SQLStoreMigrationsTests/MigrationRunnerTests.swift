@@ -222,6 +222,22 @@ struct MigrationRunnerTests {
         }
     }
 
+    @Test("a hand-built list with two migrations of one version is refused by up, down and adopt, never a trap")
+    func duplicateVersionsInTheLibraryAPI() async throws {
+        let first = Migration(version: 1, name: "a", up: try MigrationScript(fileName: "1_a.up.sql", sql: "CREATE TABLE a (id INT);"), down: nil)
+        let second = Migration(version: 1, name: "b", up: try MigrationScript(fileName: "1_b.up.sql", sql: "CREATE TABLE b (id INT);"), down: nil)
+        try await TestDatabase.withFresh { database in
+            let runner = MigrationRunner(
+                migrations: [first, second], connection: try database.connectionConfiguration, logger: TestDatabase.logger)
+            for operation in [{ _ = try await runner.up() }, { _ = try await runner.down() }] as [@Sendable () async throws -> Void] {
+                let error = await #expect(throws: MigrationError.self) { try await operation() }
+                #expect(error?.code == .duplicateVersion && error?.version == 1, "\(String(describing: error))")
+            }
+            #expect(try await database.tableExists("a") == false)
+            #expect(try await database.tableExists("b") == false)
+        }
+    }
+
     @Test("any lockRetries, Int.max included, is a number of retries and never an overflow")
     func lockRetriesAreBounded() async throws {
         let folder = try MigrationFolder(Self.basic)
