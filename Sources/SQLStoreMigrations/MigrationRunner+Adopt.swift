@@ -13,11 +13,13 @@ extension MigrationRunner {
     /// dirty (golang-migrate) or failed (Flyway), and when it names a migration no file has.
     ///
     /// - Returns: the migrations recorded (or, with `dryRun`, that would be), oldest first.
-    /// - Throws: ``MigrationAdoptError``, or the server's error.
+    /// - Throws: ``MigrationAdoptError``; ``MigrationError`` with ``MigrationError/Code/duplicateVersion``
+    ///   for a list with two migrations of one version (before connecting); or the server's error.
     @discardableResult
     public func adopt(
         from tool: ForeignTool, dryRun: Bool = false, progress: @Sendable (MigrationProgress) -> Void = { _ in }
     ) async throws -> [Migration] {
+        try checkVersionsAreUnique()
         if dryRun {
             return try await withConnection { connection, tracking in
                 try await adoptable(from: tool, tracking: tracking, on: connection)
@@ -48,7 +50,6 @@ extension MigrationRunner {
                     + history.unfinished.joined(separator: "\n  "))
         }
         var problems = history.problems
-        try checkVersionsAreUnique()
         let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         var adopted: Set<Int64> = []
         switch tool {

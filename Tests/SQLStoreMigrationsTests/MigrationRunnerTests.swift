@@ -229,7 +229,10 @@ struct MigrationRunnerTests {
         try await TestDatabase.withFresh { database in
             let runner = MigrationRunner(
                 migrations: [first, second], connection: try database.connectionConfiguration, logger: TestDatabase.logger)
-            for operation in [{ _ = try await runner.up() }, { _ = try await runner.down() }] as [@Sendable () async throws -> Void] {
+            let operations: [@Sendable () async throws -> Void] = [
+                { _ = try await runner.up() }, { _ = try await runner.down() }, { _ = try await runner.adopt(from: .goose) },
+            ]
+            for operation in operations {
                 let error = await #expect(throws: MigrationError.self) { try await operation() }
                 #expect(error?.code == .duplicateVersion && error?.version == 1, "\(String(describing: error))")
             }
